@@ -1,0 +1,47 @@
+# Two commands do everything on a fresh clone: `make demo` and `make test`.
+# Needs only Python 3.11+, Node/npm and make; the rest is installed into .venv and node_modules.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_OK  := $(VENV)/.installed
+NODE_OK := node_modules/.installed
+
+.PHONY: setup lint unit test demo bench package clean
+
+setup: $(PY_OK) $(NODE_OK)
+
+$(PY_OK): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+$(NODE_OK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+lint: $(PY_OK)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy record_task handler.py
+
+# Everything CI runs: lint, unit + integration + e2e tests, and the packaging checks (osls + cfn-lint).
+test: setup lint
+	$(BIN)/pytest --cov --cov-report=term:skip-covered
+
+unit: $(PY_OK)
+	$(BIN)/pytest tests/unit
+
+demo: setup
+	$(BIN)/python -m tests.demo
+
+bench: setup
+	$(BIN)/python -m tests.bench
+
+package: setup
+	npx osls package --stage dev
+	$(BIN)/python scripts/check_package.py
+
+clean:
+	rm -rf $(VENV) node_modules .serverless .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

@@ -1,0 +1,56 @@
+"""Lambda entry points. Everything is built once per container; each handler only delegates."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from record_task.app import App, build_app
+from record_task.errors import ConfigurationError
+
+logger = Logger(service="record-task")
+metrics = Metrics(namespace="RecordTask", service="record-task")
+tracer = Tracer(service="record-task")
+
+try:
+    APP: App | None = build_app(metrics=metrics)
+    SETUP_ERROR: str | None = None
+except ConfigurationError as exc:  # reported by every invocation instead of an opaque init crash
+    APP, SETUP_ERROR = None, str(exc)
+    logger.error("configuration error", extra={"error": SETUP_ERROR})
+
+
+def _app() -> App:
+    if APP is None:
+        raise ConfigurationError(SETUP_ERROR or "not configured")
+    return APP
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    app = _app()
+    app.idempotency.config.register_lambda_context(context)
+    return app.queue(event, context)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if APP is None:
+        error = {"code": "ConfigurationError", "message": SETUP_ERROR, "field": None}
+        return {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": json.dumps({"error": error})}
+    APP.idempotency.config.register_lambda_context(context)
+    return APP.webhook(event, context)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return _app().sweep(event, context)

@@ -1,0 +1,158 @@
+"""The booking every source is turned into, and the time rules all sources share.
+
+A `Booking` is what one webhook or queue message asks for, in source-neutral terms: which booking,
+create or cancel, the window as UNIX seconds, and any stream values the booking itself names.
+Defaults, routing and API rules are applied later, by the plan.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime
+from typing import Any, Literal
+
+from record_task.errors import InvalidBooking
+
+Source = Literal["direct", "calcom", "calendly"]
+Action = Literal["create", "cancel"]
+SOURCES: tuple[Source, ...] = ("direct", "calcom", "calendly")
+
+# A seconds timestamp this large is past the year 5138: it is milliseconds sent as seconds.
+_MAX_SECONDS = 100_000_000_000
+
+
+@dataclass(frozen=True)
+class StreamFields:
+    """Stream values named by the booking itself; None means "not given, route or default it"."""
+
+    stream_name: str | None = None
+    domain_name: str | None = None
+    app_name: str | None = None
+    stream_type: int | None = None
+    template_id: int | None = None
+    extension: str | None = None
+    region: str | None = None
+
+    def merged_over(self, base: StreamFields) -> StreamFields:
+        """These values where given, `base`'s elsewhere."""
+        return StreamFields(
+            **{
+                f.name: getattr(self, f.name) if getattr(self, f.name) is not None else getattr(base, f.name)
+                for f in fields(self)
+            }
+        )
+
+
+@dataclass(frozen=True)
+class Booking:
+    """One booking action, whatever system sent it."""
+
+    booking_id: str
+    source: Source
+    action: Action = "create"
+    trigger: str | None = None
+    start_time: int | None = None  # UNIX seconds; None = "now" (direct format only)
+    end_time: int | None = None
+    stream: StreamFields = field(default_factory=StreamFields)
+    event_type: str | None = None  # selects a route in ROUTES
+    replaces: str | None = None  # a reschedule: the booking whose tasks this one replaces
+    skip_reason: str | None = None  # set when the event needs no action (answered `skipped`)
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: source + booking id + action."""
+        return f"{self.source}:{self.booking_id}:{self.action}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Booking:
+        values = dict(data)
+        values["stream"] = StreamFields(**values.get("stream") or {})
+        for name in ("start_time", "end_time"):
+            if values.get(name) is not None:
+                values[name] = int(values[name])  # DynamoDB hands numbers back as Decimal
+        stream = values["stream"]
+        for name in ("stream_type", "template_id"):
+            if getattr(stream, name) is not None:
+                values["stream"] = StreamFields(**{**asdict(stream), name: int(getattr(stream, name))})
+                stream = values["stream"]
+        return cls(**values)
+
+
+def parse_instant(value: object, field_name: str, *, round_up: bool = False) -> int:
+    """UNIX seconds from an integer or an ISO 8601 string that carries its offset.
+
+    Refuses what is usually a mistake rather than guessing: booleans, fractional seconds as numbers,
+    millisecond timestamps, and ISO strings without an offset (their time zone is unknown).
+    ISO fractions are rounded outward (`round_up` for an end) so the window never shrinks.
+    """
+    if isinstance(value, bool):
+        raise InvalidBooking(f"{field_name} must be UNIX seconds or ISO 8601, not a boolean", field=field_name)
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise InvalidBooking(f"{field_name} must be whole UNIX seconds; {value!r} has a fraction", field=field_name)
+        value = int(value)
+    if isinstance(value, int):
+        if value < 0:
+            raise InvalidBooking(f"{field_name} must not be negative", field=field_name)
+        if value >= _MAX_SECONDS:
+            raise InvalidBooking(f"{field_name} {value} looks like milliseconds; send UNIX seconds", field=field_name)
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise InvalidBooking(f"{field_name} must not be empty", field=field_name)
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise InvalidBooking(
+                f"{field_name} {value!r} is not UNIX seconds or an ISO 8601 date-time", field=field_name
+            ) from None
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise InvalidBooking(
+                f"{field_name} {value!r} has no UTC offset; add one such as 'Z' or '+08:00'", field=field_name
+            )
+        seconds = moment.timestamp()
+        return math.ceil(seconds) if round_up else math.floor(seconds)
+    raise InvalidBooking(
+        f"{field_name} must be UNIX seconds or an ISO 8601 string, not {type(value).__name__}", field=field_name
+    )
+
+
+def require_text(value: object, field_name: str) -> str:
+    """A non-empty string, or a rejection naming the field."""
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidBooking(f"{field_name} is required and must be a non-empty string", field=field_name)
+    return value.strip()
+
+
+def optional_text(value: object, field_name: str) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidBooking(f"{field_name} must be a string", field=field_name)
+    return value
+
+
+def optional_int(value: object, field_name: str) -> int | None:
+    """An integer (or an integral numeric string, as forms send them), or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise InvalidBooking(f"{field_name} must be an integer, not a boolean", field=field_name)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise InvalidBooking(f"{field_name} must be an integer", field=field_name)
+
+
+def as_source(value: object) -> Source:
+    if value not in SOURCES:
+        raise InvalidBooking(f"source must be one of {', '.join(SOURCES)}", field="source")
+    return value

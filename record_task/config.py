@@ -1,0 +1,194 @@
+"""Settings read once from the environment (CONTRACT section 5).
+
+Every malformed value raises `ConfigurationError` at start, so a bad deployment fails its first
+invocation loudly instead of rejecting bookings one by one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from record_task.booking import StreamFields
+from record_task.errors import ConfigurationError
+
+SIX_DAYS = 6 * 24 * 3600
+DEFAULT_HORIZON = SIX_DAYS - 3600
+DEFAULT_MAX_AHEAD = 365 * 24 * 3600
+DEFAULT_ENDPOINT = "live.intl.tencentcloudapi.com"
+ROUTES_FILE = Path(__file__).with_name("routes.json")
+
+
+@dataclass(frozen=True)
+class Settings:
+    results_topic_arn: str = ""
+    idempotency_table: str = ""
+    bookings_table: str = ""
+    tencent_region: str = "ap-singapore"
+    live_endpoint: str = DEFAULT_ENDPOINT
+    secret_id: str | None = None
+    secret_key: str | None = field(default=None, repr=False)
+    credentials_secret: str | None = None
+    default_domain_name: str | None = None
+    default_app_name: str = "live"
+    default_template_id: int | None = None
+    lead_seconds: int = 0
+    tail_seconds: int = 0
+    horizon_seconds: int = DEFAULT_HORIZON
+    max_ahead_seconds: int = DEFAULT_MAX_AHEAD
+    routes: Mapping[str, StreamFields] = field(default_factory=dict)
+    stream_name_template: str = "{booking_id}"
+    calcom_webhook_secret: str | None = field(default=None, repr=False)
+    calendly_webhook_secret: str | None = field(default=None, repr=False)
+    direct_webhook_secret: str | None = field(default=None, repr=False)
+    signature_tolerance_seconds: int = 180
+    max_receive_count: int = 5
+    live_retry_budget_seconds: float = 8.0
+    live_rate_per_second: float = 20.0
+    live_timeout_seconds: int = 5
+    claim_lease_seconds: int = 120
+    sweep_batch_limit: int = 1000
+
+    def __post_init__(self) -> None:
+        from record_task.routing import check_template  # routing depends on this module's types
+
+        check_template(self.stream_name_template, "STREAM_NAME_TEMPLATE")
+        for event_type, route in self.routes.items():
+            if route.stream_name:
+                check_template(route.stream_name, f"ROUTES[{event_type!r}].StreamName")
+        if self.horizon_seconds > SIX_DAYS:
+            raise ConfigurationError("RECORD_HORIZON_SECONDS must not exceed 518400 (the API's 6 days)")
+        if self.max_ahead_seconds < self.horizon_seconds:
+            raise ConfigurationError("MAX_AHEAD_SECONDS must not be below RECORD_HORIZON_SECONDS")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        read = _Reader(env)
+        return cls(
+            results_topic_arn=read.text("RESULTS_TOPIC_ARN", ""),
+            idempotency_table=read.text("IDEMPOTENCY_TABLE", ""),
+            bookings_table=read.text("BOOKINGS_TABLE", ""),
+            tencent_region=read.text("TENCENT_REGION", "ap-singapore"),
+            live_endpoint=read.text("LIVE_ENDPOINT", DEFAULT_ENDPOINT),
+            secret_id=read.optional("TENCENTCLOUD_SECRET_ID"),
+            secret_key=read.optional("TENCENTCLOUD_SECRET_KEY"),
+            credentials_secret=read.optional("TENCENT_CREDENTIALS_SECRET"),
+            default_domain_name=read.optional("DEFAULT_DOMAIN_NAME"),
+            default_app_name=read.text("DEFAULT_APP_NAME", "live"),
+            default_template_id=read.optional_int("DEFAULT_TEMPLATE_ID"),
+            lead_seconds=read.number("RECORD_LEAD_SECONDS", 0),
+            tail_seconds=read.number("RECORD_TAIL_SECONDS", 0),
+            horizon_seconds=read.number("RECORD_HORIZON_SECONDS", DEFAULT_HORIZON),
+            max_ahead_seconds=read.number("MAX_AHEAD_SECONDS", DEFAULT_MAX_AHEAD),
+            routes=load_routes(env.get("ROUTES")),
+            stream_name_template=read.text("STREAM_NAME_TEMPLATE", "{booking_id}"),
+            calcom_webhook_secret=read.optional("CALCOM_WEBHOOK_SECRET"),
+            calendly_webhook_secret=read.optional("CALENDLY_WEBHOOK_SECRET"),
+            direct_webhook_secret=read.optional("DIRECT_WEBHOOK_SECRET"),
+            signature_tolerance_seconds=read.number("SIGNATURE_TOLERANCE_SECONDS", 180),
+            max_receive_count=read.number("MAX_RECEIVE_COUNT", 5, minimum=1),
+            live_retry_budget_seconds=read.decimal("LIVE_RETRY_BUDGET_SECONDS", 8.0),
+            live_rate_per_second=read.decimal("LIVE_RATE_PER_SECOND", 20.0),
+            live_timeout_seconds=read.number("LIVE_TIMEOUT_SECONDS", 5, minimum=1),
+            claim_lease_seconds=read.number("CLAIM_LEASE_SECONDS", 120, minimum=1),
+            sweep_batch_limit=read.number("SWEEP_BATCH_LIMIT", 1000, minimum=1),
+        )
+
+
+_ROUTE_KEYS = {
+    "StreamName": "stream_name",
+    "DomainName": "domain_name",
+    "AppName": "app_name",
+    "StreamType": "stream_type",
+    "TemplateId": "template_id",
+    "Extension": "extension",
+    "Region": "region",
+}
+
+
+def load_routes(raw: str | None) -> dict[str, StreamFields]:
+    """`ROUTES` as JSON, or `@file` naming a JSON file (relative paths: beside this package).
+
+    Unset, the `routes.json` shipped in the package is used when it exists.
+    """
+    if raw is None or not raw.strip():
+        if not ROUTES_FILE.exists():
+            return {}
+        raw = "@" + str(ROUTES_FILE)
+    raw = raw.strip()
+    if raw.startswith("@"):
+        path = Path(raw[1:])
+        if not path.is_absolute():
+            path = Path(__file__).parent.parent / path
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ConfigurationError(f"ROUTES file {path} cannot be read: {exc.strerror}") from None
+    try:
+        data: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"ROUTES is not valid JSON: {exc.msg} at position {exc.pos}") from None
+    if not isinstance(data, dict):
+        raise ConfigurationError("ROUTES must be a JSON object: event type -> stream settings")
+    routes: dict[str, StreamFields] = {}
+    for event_type, settings in data.items():
+        if not isinstance(settings, dict):
+            raise ConfigurationError(f"ROUTES[{event_type!r}] must be an object")
+        unknown = set(settings) - set(_ROUTE_KEYS)
+        if unknown:
+            raise ConfigurationError(
+                f"ROUTES[{event_type!r}] has unknown keys {sorted(unknown)}; allowed: {sorted(_ROUTE_KEYS)}"
+            )
+        for key in ("StreamType", "TemplateId"):
+            if key in settings and (not isinstance(settings[key], int) or isinstance(settings[key], bool)):
+                raise ConfigurationError(f"ROUTES[{event_type!r}].{key} must be an integer")
+        routes[str(event_type)] = StreamFields(**{_ROUTE_KEYS[k]: v for k, v in settings.items()})
+    return routes
+
+
+class _Reader:
+    """Typed access to environment strings with the variable named in every error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def optional(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def optional_int(self, name: str) -> int | None:
+        value = self.optional(name)
+        if value is None:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+
+    def number(self, name: str, default: int, *, minimum: int = 0) -> int:
+        value = self.optional_int(name)
+        if value is None:
+            return default
+        if value < minimum:
+            raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
+        return value
+
+    def decimal(self, name: str, default: float) -> float:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigurationError(f"{name} must be a number, got {value!r}") from None
+        if number <= 0:
+            raise ConfigurationError(f"{name} must be positive, got {value}")
+        return number

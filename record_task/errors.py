@@ -1,0 +1,66 @@
+"""One exception hierarchy that decides how every failure ends.
+
+`InvalidBooking` -> a `rejected` result, never retried; `PermanentFailure` -> `failed`, never retried;
+`TransientFailure` -> retried (SQS redelivery, webhook 503, the next sweep). Each carries the
+error value published in the result: a code, a message and, when one is to blame, the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """The `error` object of a result message."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "field": self.field}
+
+
+class RecordTaskError(Exception):
+    """Base of every failure the function turns into a result."""
+
+    default_code = "InternalError"
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.info = ErrorInfo(code=code or self.default_code, message=message, field=field)
+
+    @property
+    def code(self) -> str:
+        return self.info.code
+
+    @property
+    def field(self) -> str | None:
+        return self.info.field
+
+    @property
+    def message(self) -> str:
+        return self.info.message
+
+
+class InvalidBooking(RecordTaskError):
+    """The input breaks a rule: answered `rejected` (HTTP 400) and never retried."""
+
+    default_code = "InvalidParameter"
+
+
+class PermanentFailure(RecordTaskError):
+    """The upstream API refused in a way a retry cannot change: `failed` (HTTP 502)."""
+
+    default_code = "FailedOperation"
+
+
+class TransientFailure(RecordTaskError):
+    """Worth retrying later: throttling, timeouts, a booking being worked on elsewhere."""
+
+    default_code = "InternalError"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed; raised at start, never per booking."""

@@ -1,0 +1,82 @@
+"""The SQS transport: each record parsed, run through the service concurrently, failures reported.
+
+Only transient failures are listed in `batchItemFailures`: SQS redelivers those and, after
+`maxReceiveCount`, moves them to the dead-letter queue, with a `failed` result published on the
+last attempt. Everything else ends with a published result and is not retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    AsyncBatchProcessor,
+    EventType,
+    async_process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from record_task.booking import Booking, as_source
+from record_task.config import Settings
+from record_task.errors import InvalidBooking, RecordTaskError, TransientFailure
+from record_task.service import BookingService
+from record_task.sources import booking_id_hint, parse_booking, parse_json_body
+
+logger = Logger(child=True)
+BATCH_WORKERS = 10  # SQS delivers at most 10 records per batch: one thread each
+
+
+class QueueConsumer:
+    """`handler.queue`: a batch in, `{"batchItemFailures": [...]}` out, never an exception."""
+
+    def __init__(self, service: BookingService, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self._service = service
+        self._settings = settings
+        self._clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=BATCH_WORKERS, thread_name_prefix="record")
+
+    def __call__(self, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+        processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        return dict(async_process_partial_response(event, self._handle_async, processor, context))
+
+    async def _handle_async(self, record: SQSRecord) -> str:
+        return await asyncio.get_running_loop().run_in_executor(self._pool, self.handle_record, record)
+
+    def handle_record(self, record: SQSRecord) -> str:
+        """One record: returns its result status, or raises to have SQS deliver it again."""
+        now = int(self._clock())
+        booking: Booking | None = None
+        source: str | None = None
+        try:
+            attribute = (record.message_attributes.get("source") or {}).get("stringValue")
+            source = as_source(attribute) if attribute is not None else None
+            body = parse_json_body(record.body or "")
+            booking = parse_booking(body, source)
+        except InvalidBooking as exc:
+            digest = hashlib.sha256((record.body or "").encode()).hexdigest()
+            self._service.reject(exc, digest, now, source, booking_id_hint(record.body or ""))
+            logger.info("message rejected", extra={"message_id": record.message_id, "field": exc.field})
+            return "rejected"
+        log = {"message_id": record.message_id, "booking_id": booking.booking_id, "source": booking.source}
+        try:
+            outcome = self._service.handle(booking, now)
+        except Exception as exc:
+            error = exc if isinstance(exc, RecordTaskError) else TransientFailure(f"unexpected error: {exc!r}")
+            if not isinstance(exc, RecordTaskError):
+                logger.exception("unexpected error", extra=log)
+            deliveries = int(record.attributes.approximate_receive_count or 1)
+            if deliveries >= self._settings.max_receive_count:
+                logger.error("last delivery failed; moving to the dead-letter queue", extra=log)
+                self._service.give_up(booking, error, now, booking.source)
+            else:
+                logger.warning("transient failure; SQS will redeliver", extra={**log, "error": error.code})
+            raise
+        logger.info("booking handled", extra={**log, "status": outcome.primary.status, "duplicate": outcome.duplicate})
+        return outcome.primary.status

@@ -1,0 +1,146 @@
+"""The result message (CONTRACT section 6) and the SNS publisher that sends it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
+
+from record_task.booking import Booking
+from record_task.errors import ErrorInfo, TransientFailure
+
+if TYPE_CHECKING:
+    from mypy_boto3_sns import SNSClient
+
+Status = Literal["created", "deferred", "cancelled", "rejected", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """A recording task as results and the ledger describe it."""
+
+    task_id: str
+    request_id: str
+    start_time: int
+    end_time: int
+    stream_name: str
+    domain_name: str
+    app_name: str
+    region: str
+    operation: str | None = None  # cancellations: "deleted" or "stopped"
+
+    def to_message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "taskId": self.task_id,
+            "requestId": self.request_id,
+            "startTime": self.start_time,
+            "endTime": self.end_time,
+            "streamName": self.stream_name,
+            "domainName": self.domain_name,
+            "appName": self.app_name,
+            "region": self.region,
+        }
+        if self.operation:
+            message["operation"] = self.operation
+        return message
+
+    @classmethod
+    def from_message(cls, data: dict[str, Any]) -> TaskRecord:
+        return cls(
+            task_id=str(data["taskId"]),
+            request_id=str(data["requestId"]),
+            start_time=int(data["startTime"]),
+            end_time=int(data["endTime"]),
+            stream_name=str(data["streamName"]),
+            domain_name=str(data["domainName"]),
+            app_name=str(data["appName"]),
+            region=str(data["region"]),
+            operation=data.get("operation"),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """One outcome of one booking action."""
+
+    status: Status
+    booking_id: str | None
+    action: str | None
+    source: str | None
+    trigger: str | None = None
+    tasks: tuple[TaskRecord, ...] = ()
+    error: ErrorInfo | None = None
+    received_at: str = ""
+    window: tuple[int, int] | None = None  # deferred: the planned window
+    reason: str | None = None  # skipped: why nothing was done
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def for_booking(cls, booking: Booking, status: Status, received_at: str, **values: Any) -> Result:
+        return cls(
+            status=status,
+            booking_id=booking.booking_id,
+            action=booking.action,
+            source=booking.source,
+            trigger=booking.trigger,
+            received_at=received_at,
+            **values,
+        )
+
+    def with_status(self, status: Status, **values: Any) -> Result:
+        return replace(self, status=status, **values)
+
+    def to_message(self) -> dict[str, Any]:
+        message: dict[str, Any] = {
+            "status": self.status,
+            "bookingId": self.booking_id,
+            "action": self.action,
+            "source": self.source,
+            "trigger": self.trigger,
+            "tasks": [task.to_message() for task in self.tasks],
+            "error": self.error.to_dict() if self.error else None,
+            "receivedAt": self.received_at,
+        }
+        if self.window is not None:
+            message["window"] = {"startTime": self.window[0], "endTime": self.window[1]}
+        if self.reason is not None:
+            message["reason"] = self.reason
+        return message
+
+    @classmethod
+    def from_message(cls, data: dict[str, Any]) -> Result:
+        error = data.get("error")
+        window = data.get("window")
+        return cls(
+            status=data["status"],
+            booking_id=data.get("bookingId"),
+            action=data.get("action"),
+            source=data.get("source"),
+            trigger=data.get("trigger"),
+            tasks=tuple(TaskRecord.from_message(task) for task in data.get("tasks") or ()),
+            error=ErrorInfo(**error) if error else None,
+            received_at=data.get("receivedAt") or "",
+            window=(int(window["startTime"]), int(window["endTime"])) if window else None,
+            reason=data.get("reason"),
+        )
+
+
+class ResultPublisher:
+    """Publishes results to the SNS topic, with `status` and `source` attributes for filter policies."""
+
+    def __init__(self, topic_arn: str, sns: SNSClient) -> None:
+        self._topic_arn = topic_arn
+        self._sns = sns
+
+    def publish(self, result: Result) -> None:
+        attributes = {"status": {"DataType": "String", "StringValue": result.status}}
+        if result.source:
+            attributes["source"] = {"DataType": "String", "StringValue": result.source}
+        try:
+            self._sns.publish(
+                TopicArn=self._topic_arn,
+                Message=json.dumps(result.to_message(), separators=(",", ":")),
+                MessageAttributes=attributes,  # type: ignore[arg-type]
+            )
+        except Exception as exc:  # botocore raises many unrelated types; all are worth a retry
+            raise TransientFailure(f"publishing the result failed: {exc}", code="PublishFailed") from exc

@@ -1,0 +1,125 @@
+"""The HTTP transport: `POST /bookings`, `/webhooks/calcom`, `/webhooks/calendly`.
+
+Serves API Gateway HTTP API (payload 2.0) and REST proxy (1.0) events with the Powertools resolvers.
+Checks size and signature on the raw bytes before anything is parsed, then maps the service's
+outcome to the status codes of CONTRACT section 1.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from record_task.booking import Source
+from record_task.config import Settings
+from record_task.errors import ErrorInfo, InvalidBooking, TransientFailure
+from record_task.service import BookingService, Outcome
+from record_task.signatures import SignatureError, verify_calcom, verify_calendly, verify_direct
+from record_task.sources import booking_id_hint, parse_booking, parse_json_body
+
+logger = Logger(child=True)
+MAX_BODY_BYTES = 256 * 1024
+RETRY_AFTER_SECONDS = 30
+ROUTES: dict[str, Source] = {"/bookings": "direct", "/webhooks/calcom": "calcom", "/webhooks/calendly": "calendly"}
+_STATUS_CODES = {"created": 201, "deferred": 202, "cancelled": 200, "skipped": 200, "rejected": 400, "failed": 502}
+
+
+class Webhook:
+    """`handler.webhook`: one HTTP event in, one JSON response out, never an exception."""
+
+    def __init__(self, service: BookingService, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self._service = service
+        self._settings = settings
+        self._clock = clock
+        self._http = self._resolver(APIGatewayHttpResolver())
+        self._rest = self._resolver(APIGatewayRestResolver())
+
+    def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        resolver = self._http if event.get("version") == "2.0" else self._rest
+        try:
+            return resolver.resolve(event, context)
+        except Exception:  # the resolver's own failure: still answer in JSON
+            logger.exception("webhook failed unexpectedly")
+            return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
+                    "body": json.dumps({"error": {"code": "InternalError", "message": "unexpected error"}})}
+
+    def _resolver(self, app: ApiGatewayResolver) -> ApiGatewayResolver:
+        for path, source in ROUTES.items():
+            app.route(path, method="POST")(lambda app=app, source=source: self._receive(app, source))
+
+        @app.exception_handler(Exception)
+        def unexpected(exc: Exception) -> Response[str]:
+            logger.exception("unexpected error")
+            return _error(500, ErrorInfo("InternalError", "unexpected error; the booking was not processed"))
+
+        return app
+
+    def _receive(self, app: ApiGatewayResolver, source: Source) -> Response[str]:
+        event = app.current_event
+        now = int(self._clock())
+        try:
+            raw = base64.b64decode(event.body or "", validate=True) if event.is_base64_encoded else (
+                event.body or "").encode("utf-8")
+        except (binascii.Error, ValueError):
+            return _error(400, ErrorInfo("InvalidParameter", "body is flagged base64 but is not valid base64"))
+        if len(raw) > MAX_BODY_BYTES:
+            return _error(413, ErrorInfo("PayloadTooLarge", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}"))
+        try:
+            self._verify(source, raw, lambda name: _header(event.headers, name), now)
+        except SignatureError as exc:
+            logger.warning("signature refused", extra={"source": source, "reason": str(exc)})
+            return _error(401, ErrorInfo("Unauthorized", str(exc)))
+        try:
+            try:
+                booking = parse_booking(parse_json_body(raw), source)
+            except InvalidBooking as exc:
+                digest = hashlib.sha256(raw).hexdigest()
+                return _respond(self._service.reject(exc, digest, now, source, booking_id_hint(raw)))
+            return _respond(self._service.handle(booking, now))
+        except TransientFailure as exc:
+            response = _error(503, exc.info)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+
+    def _verify(self, source: Source, raw: bytes, header: Callable[[str], str | None], now: int) -> None:
+        settings = self._settings
+        if source == "calcom":
+            verify_calcom(raw, header("x-cal-signature-256"), settings.calcom_webhook_secret)
+        elif source == "calendly":
+            verify_calendly(raw, header("calendly-webhook-signature"), settings.calendly_webhook_secret,
+                            now=now, tolerance_seconds=settings.signature_tolerance_seconds)
+        elif settings.direct_webhook_secret:
+            verify_direct(raw, header("x-signature-256"), settings.direct_webhook_secret)
+
+
+def _header(headers: dict[str, str] | None, name: str) -> str | None:
+    """Header lookup regardless of case (REST events keep the sender's case)."""
+    for key, value in (headers or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _respond(outcome: Outcome) -> Response[str]:
+    result = outcome.primary
+    status = _STATUS_CODES[result.status]
+    if outcome.duplicate and status < 300:
+        status = 200
+    body = result.to_message()
+    if len(outcome.results) > 1:
+        body["related"] = [other.to_message() for other in outcome.results[:-1]]
+    return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _error(status: int, info: ErrorInfo) -> Response[str]:
+    return Response(status_code=status, content_type="application/json", body=json.dumps({"error": info.to_dict()}))
