@@ -1,0 +1,216 @@
+"""handler.py driven as Lambda drives it: real-shaped events, moto server and the emulator over HTTP."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import json
+import time
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from record_task.booking import Booking
+from tests.conftest import EMULATOR_KEYS, Clock
+from tests.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
+from tests.local_aws import LocalStack
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+@pytest.fixture
+def load_handler(stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
+    def load(**env: str) -> ModuleType:
+        values = {**EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint, "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
+                  "LIVE_RETRY_BUDGET_SECONDS": "1", **env}
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        import handler
+
+        return importlib.reload(handler)
+
+    return load
+
+
+@pytest.fixture
+def handler(load_handler: Callable[..., ModuleType]) -> ModuleType:
+    return load_handler()
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def body(response: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(response["body"])  # type: ignore[no-any-return]
+
+
+# -- queue ------------------------------------------------------------------------------------------------------
+
+
+def test_batch_reports_only_the_transient_failure(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+    t = now()
+    busy = Booking(booking_id="busy", source="direct", start_time=t + HOUR, end_time=t + 2 * HOUR)
+    handler.APP.service._ledger.claim_new(busy, (), "another-invocation", t + 600)  # held elsewhere: transient
+    records = [
+        sqs_record(direct("ok-1", t + HOUR, t + 2 * HOUR), message_id="m-ok-1"),
+        sqs_record(direct("ok-2", t + HOUR, t + 2 * HOUR), message_id="m-ok-2"),
+        sqs_record("{not json", message_id="m-bad-json"),
+        sqs_record(direct("bad-window", t + HOUR, t + HOUR), message_id="m-bad-window"),
+        sqs_record(direct("busy", t + HOUR, t + 2 * HOUR), message_id="m-busy"),
+    ]
+    response = handler.queue(sqs_event(*records), FakeContext())
+    assert response == {"batchItemFailures": [{"itemIdentifier": "m-busy"}]}
+    statuses = sorted((r["bookingId"] or "-", r["status"]) for r in stack.results())
+    assert statuses == [("-", "rejected"), ("bad-window", "rejected"), ("ok-1", "created"), ("ok-2", "created")]
+    assert len(emulator.tasks) == 2
+
+
+def test_rejections_name_the_field(handler: ModuleType, stack: LocalStack) -> None:
+    t = now()
+    handler.queue(sqs_event(sqs_record(direct("b", t + HOUR, "2026-12-01T10:00:00"))), FakeContext())
+    (result,) = stack.results()
+    assert result["status"] == "rejected" and result["bookingId"] == "b"
+    assert result["error"]["field"] == "EndTime" and "offset" in result["error"]["message"]
+
+
+def test_a_batch_that_failed_entirely_is_returned_not_raised(handler: ModuleType, emulator: Any) -> None:
+    t = now()
+    emulator.inject("CreateRecordTask", "InternalError", times=1000)
+    records = [sqs_record(direct(f"b-{n}", t + HOUR, t + 2 * HOUR), message_id=f"m-{n}") for n in range(3)]
+    response = handler.queue(sqs_event(*records), FakeContext())
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m-0", "m-1", "m-2"]
+
+
+def test_last_delivery_publishes_failed_before_the_dead_letter_queue(handler: ModuleType, stack: LocalStack,
+                                                                     emulator: Any) -> None:
+    t = now()
+    emulator.inject("CreateRecordTask", "InternalError", times=1000)
+    record = sqs_record(direct("b", t + HOUR, t + 2 * HOUR), message_id="m-1", receive_count=stack.max_receive_count)
+    assert handler.queue(sqs_event(record), FakeContext())["batchItemFailures"] == [{"itemIdentifier": "m-1"}]
+    (result,) = stack.results()
+    assert result["status"] == "failed" and result["error"]["code"].startswith("InternalError")
+
+
+def test_duplicate_delivery_creates_one_task_and_one_result(handler: ModuleType, stack: LocalStack,
+                                                            emulator: Any) -> None:
+    t = now()
+    record = sqs_record(direct("b", t + HOUR, t + 2 * HOUR), message_id="m-1")
+    assert handler.queue(sqs_event(record), FakeContext()) == {"batchItemFailures": []}
+    assert handler.queue(sqs_event({**record, "messageId": "m-2"}), FakeContext()) == {"batchItemFailures": []}
+    assert len(emulator.tasks) == 1 and [r["status"] for r in stack.results()] == ["created"]
+
+
+def test_redelivery_through_real_sqs_ends_in_the_dead_letter_queue(handler: ModuleType, stack: LocalStack,
+                                                                   emulator: Any) -> None:
+    """SQS itself redelivers what the handler reports, then moves it to the DLQ."""
+    sqs = stack.client("sqs")
+    t = now()
+    emulator.inject("CreateRecordTask", "InternalError", times=1000)
+    sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(direct("b", t + HOUR, t + 2 * HOUR)))
+    for _ in range(stack.max_receive_count + 1):
+        messages = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"],
+                                       MessageAttributeNames=["All"]).get("Messages", [])
+        for message in messages:
+            record = sqs_record(message["Body"], message_id=message["MessageId"],
+                                receive_count=int(message["Attributes"]["ApproximateReceiveCount"]))
+            failures = handler.queue(sqs_event(record), FakeContext())["batchItemFailures"]
+            if not failures:
+                sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    dead = sqs.receive_message(QueueUrl=stack.dlq_url).get("Messages", [])
+    assert len(dead) == 1
+    assert [r["status"] for r in stack.results()] == ["failed"]
+
+
+def test_source_attribute_selects_the_parser(handler: ModuleType, stack: LocalStack) -> None:
+    t = now()
+    record = sqs_record(direct("b", t + HOUR, t + 2 * HOUR), source="calcom")
+    handler.queue(sqs_event(record), FakeContext())
+    (result,) = stack.results()
+    assert result["status"] == "rejected"
+
+
+# -- webhook ----------------------------------------------------------------------------------------------------
+
+
+def test_webhook_status_codes(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+    t = now()
+    valid = json.dumps(direct("w-1", t + HOUR, t + 2 * HOUR))
+    created = handler.webhook(http_event("/bookings", valid), FakeContext())
+    assert created["statusCode"] == 201 and body(created)["status"] == "created"
+    duplicate = handler.webhook(http_event("/bookings", valid), FakeContext())
+    assert duplicate["statusCode"] == 200 and body(duplicate) == body(created)
+    invalid = handler.webhook(http_event("/bookings", json.dumps({"BookingId": "w-2"})), FakeContext())
+    assert invalid["statusCode"] == 400 and body(invalid)["error"]["field"] == "EndTime"
+    not_json = handler.webhook(http_event("/bookings", "{"), FakeContext())
+    assert not_json["statusCode"] == 400 and "JSON" in body(not_json)["error"]["message"]
+    far = json.dumps(direct("w-3", t + 21 * DAY, t + 21 * DAY + HOUR))
+    deferred = handler.webhook(http_event("/bookings", far), FakeContext())
+    assert deferred["statusCode"] == 202 and body(deferred)["window"]["startTime"] == t + 21 * DAY
+    cancelled = handler.webhook(http_event("/bookings", json.dumps({"BookingId": "w-1", "Action": "cancel"})),
+                                FakeContext())
+    assert cancelled["statusCode"] == 200 and body(cancelled)["status"] == "cancelled"
+    too_big = handler.webhook(http_event("/bookings", " " * (256 * 1024 + 1)), FakeContext())
+    assert too_big["statusCode"] == 413
+    unknown = handler.webhook(http_event("/nowhere", valid), FakeContext())
+    assert unknown["statusCode"] == 404
+    emulator.inject("CreateRecordTask", "InvalidParameterValue")
+    refused = handler.webhook(http_event("/bookings", json.dumps(direct("w-4", t + HOUR, t + 2 * HOUR))),
+                              FakeContext())
+    assert refused["statusCode"] == 502 and body(refused)["status"] == "failed"
+    emulator.inject("CreateRecordTask", "RequestLimitExceeded", times=1000)
+    busy = handler.webhook(http_event("/bookings", json.dumps(direct("w-5", t + HOUR, t + 2 * HOUR))),
+                           FakeContext())
+    assert busy["statusCode"] == 503 and int(busy["headers"]["Retry-After"]) > 0
+
+
+def test_rest_api_events_and_base64_bodies(handler: ModuleType) -> None:
+    t = now()
+    payload = json.dumps(direct("r-1", t + HOUR, t + 2 * HOUR))
+    response = handler.webhook(http_event("/bookings", payload, version="1.0", base64_body=True), FakeContext())
+    assert response["statusCode"] == 201
+
+
+def test_direct_secret_requires_a_valid_signature(load_handler: Callable[..., ModuleType]) -> None:
+    handler = load_handler(DIRECT_WEBHOOK_SECRET="direct-secret")
+    t = now()
+    payload = json.dumps(direct("s-1", t + HOUR, t + 2 * HOUR))
+    unsigned = handler.webhook(http_event("/bookings", payload), FakeContext())
+    assert unsigned["statusCode"] == 401 and "X-Signature-256" in body(unsigned)["error"]["message"]
+    wrong = handler.webhook(http_event("/bookings", payload, {"X-Signature-256": "sha256=00"}), FakeContext())
+    assert wrong["statusCode"] == 401
+    signature = hmac.new(b"direct-secret", payload.encode(), hashlib.sha256).hexdigest()
+    signed = handler.webhook(http_event("/bookings", payload, {"X-Signature-256": f"sha256={signature}"}),
+                             FakeContext())
+    assert signed["statusCode"] == 201
+
+
+def test_source_route_without_its_secret_is_401(load_handler: Callable[..., ModuleType]) -> None:
+    handler = load_handler(CALCOM_WEBHOOK_SECRET="")
+    response = handler.webhook(http_event("/webhooks/calcom", "{}"), FakeContext())
+    assert response["statusCode"] == 401 and "CALCOM_WEBHOOK_SECRET" in body(response)["error"]["message"]
+
+
+def test_configuration_error_is_reported_not_crashed(load_handler: Callable[..., ModuleType]) -> None:
+    handler = load_handler(STREAM_NAME_TEMPLATE="{nope}")
+    response = handler.webhook(http_event("/bookings", "{}"), FakeContext())
+    assert response["statusCode"] == 500 and "STREAM_NAME_TEMPLATE" in body(response)["error"]["message"]
+
+
+# -- sweep ------------------------------------------------------------------------------------------------------
+
+
+def test_sweep_uses_the_scheduled_time(handler: ModuleType, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+    t = now()
+    start = t + 21 * DAY
+    handler.queue(sqs_event(sqs_record(direct("far", start, start + HOUR))), FakeContext())
+    assert handler.sweep(scheduled_event(t + HOUR), FakeContext())["due"] == 0
+    clock.now = start - DAY
+    summary = handler.sweep(scheduled_event(start - DAY), FakeContext(remaining_ms=900_000))
+    assert (summary["due"], summary["created"]) == (1, 1)
+    assert [r["status"] for r in stack.results()] == ["deferred", "created"]
+    assert len(emulator.tasks) == 1

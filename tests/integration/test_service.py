@@ -1,0 +1,282 @@
+"""The service end to end over HTTP: moto server (ledger, idempotency, SNS) and the Tencent emulator."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from record_task.booking import Booking, StreamFields
+from record_task.errors import TransientFailure
+from record_task.plan import RecordTaskRequest
+from tests.conftest import Clock
+from tests.local_aws import LocalStack
+
+HOUR = 3600
+DAY = 24 * HOUR
+
+
+def booking(booking_id: str, start: int, end: int, action: str = "create", **values: Any) -> Booking:
+    return Booking(booking_id=booking_id, source="direct", action=action, start_time=start,  # type: ignore[arg-type]
+                   end_time=end, stream=StreamFields(stream_name=f"room-{booking_id}"), **values)
+
+
+def live_tasks(emulator: Any) -> list[dict[str, Any]]:
+    return [t for t in emulator.tasks if t.get("Status") not in ("deleted",)]
+
+
+def creates(emulator: Any) -> int:
+    return sum(1 for action, _ in emulator.calls if action == "CreateRecordTask")
+
+
+def test_create_publishes_one_result_and_records_the_task(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                          clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    outcome = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    result = outcome.primary
+    assert result.status == "created" and not outcome.duplicate
+    (task,) = emulator.tasks
+    assert (task["StreamName"], task["StartTime"], task["EndTime"]) == ("room-b-1", now + HOUR, now + 2 * HOUR)
+    assert result.tasks[0].task_id == task["TaskId"]
+    (published,) = stack.results()
+    assert published["status"] == "created" and published["bookingId"] == "b-1"
+    assert published["_attributes"] == {"status": "created", "source": "direct"}
+    assert published["tasks"][0]["taskId"] == task["TaskId"]
+
+
+def test_duplicate_yields_the_first_outcome_without_a_second_task_or_result(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    first = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    again = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 5)
+    assert again.duplicate and again.primary == first.primary
+    assert creates(emulator) == 1 and len(stack.results()) == 1
+
+
+def test_duplicate_after_idempotency_expiry_is_still_answered_from_the_ledger(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    first = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    stack.client("dynamodb").delete_item(TableName=stack.idempotency_table,
+                                         Key={"id": _only_key(stack)})  # the record has expired
+    again = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    assert again.primary.tasks == first.primary.tasks and creates(emulator) == 1
+
+
+def test_publish_failure_then_retry_publishes_without_creating_again(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    sns = stack.client("sns")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=stack.topic_arn)["Subscriptions"]
+    sns.delete_topic(TopicArn=stack.topic_arn)
+    with pytest.raises(TransientFailure, match="publishing"):
+        app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    assert creates(emulator) == 1 and stack.results() == []
+    sns.create_topic(Name=stack.topic_arn.rsplit(":", 1)[1])
+    for subscription in subscriptions:
+        sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=subscription["Endpoint"],
+                      Attributes={"RawMessageDelivery": "true"})
+    retry = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 30)
+    assert retry.primary.status == "created" and not retry.duplicate
+    assert creates(emulator) == 1
+    assert [r["status"] for r in stack.results()] == ["created"]
+
+
+def test_invalid_booking_is_rejected_and_published(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                   clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    result = app.service.handle(booking("b-1", now + HOUR, now + HOUR), now).primary
+    assert result.status == "rejected" and result.error is not None and result.error.field == "EndTime"
+    assert emulator.calls == []
+    (published,) = stack.results()
+    assert published["error"]["field"] == "EndTime"
+
+
+def test_transient_failure_releases_the_claim_and_the_retry_creates_once(
+    app_factory: Any, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory(LIVE_RETRY_BUDGET_SECONDS="0.2")
+    now = int(clock.now)
+    emulator.inject("CreateRecordTask", "InternalError", times=50)
+    with pytest.raises(TransientFailure):
+        app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    emulator.inject("CreateRecordTask", "InternalError", times=0)
+    result = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 1).primary
+    assert result.status == "created" and len(live_tasks(emulator)) == 1
+
+
+def test_interrupted_attempt_is_adopted_not_created_twice(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                          clock: Clock) -> None:
+    """A task made by an attempt that died before recording it is found through DescribeRecordTask."""
+    app = app_factory()
+    now = int(clock.now)
+    b = booking("b-1", now + HOUR, now + 2 * HOUR)
+    request = RecordTaskRequest("room-b-1", "5000.live.push.com", "live", now + HOUR, now + 2 * HOUR)
+    app.service._ledger.claim_new(b, (request,), "dead-invocation", now + 10)
+    orphan = app.service._live.create_record_task(request)
+    result = app.service.handle(b, now + 60).primary
+    assert result.status == "created" and [t.task_id for t in result.tasks] == [orphan.task_id]
+    assert creates(emulator) == 1
+
+
+def test_permanent_refusal_is_failed_and_not_retried(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                     clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus")
+    result = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
+    assert result.status == "failed" and result.error is not None
+    assert result.error.code == "ResourceUnavailable.InvalidVodStatus"
+    assert [r["status"] for r in stack.results()] == ["failed"]
+
+
+@pytest.mark.parametrize(
+    ("offset", "status", "operation"),
+    [(-30 * 60, "cancelled", "deleted"), (90 * 60, "cancelled", "stopped"), (3 * HOUR, "skipped", None)],
+    ids=["before", "during", "after"],
+)
+def test_cancel_before_during_after_the_window(app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock,
+                                               offset: int, status: str, operation: str | None) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    later = now + HOUR + offset
+    clock.now = later
+    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), later).primary
+    assert result.status == status
+    assert [t.operation for t in result.tasks] == ([operation] if operation else [])
+    (task,) = emulator.tasks
+    expected = {"deleted": "deleted", "stopped": "stopped"}.get(operation or "", task["Status"])
+    assert task["Status"] == expected
+    assert [r["status"] for r in stack.results()] == ["created", status]
+
+
+def test_cancel_before_create_keeps_a_tombstone(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    cancel = app.service.handle(booking("b-1", 0, 0, action="cancel"), now).primary
+    assert cancel.status == "skipped" and "later create" in (cancel.reason or "")
+    create = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 1).primary
+    assert create.status == "skipped" and emulator.calls == []
+    assert [r["status"] for r in stack.results()] == ["skipped", "skipped"]
+
+
+def test_reschedule_cancels_the_old_booking_and_creates_the_new(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                               clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    app.service.handle(booking("old", now + HOUR, now + 2 * HOUR), now)
+    moved = booking("new", now + 3 * HOUR, now + 4 * HOUR, replaces="old")
+    outcome = app.service.handle(moved, now + 10)
+    assert [(r.booking_id, r.status) for r in outcome.results] == [("old", "cancelled"), ("new", "created")]
+    assert sorted((t["StreamName"], t["Status"]) for t in emulator.tasks) == [
+        ("room-new", "created"), ("room-old", "deleted")]
+
+
+# -- deferral and the sweep -----------------------------------------------------------------------------------
+
+
+def test_far_booking_is_deferred_once_then_created_by_a_due_sweep(app_factory: Any, stack: LocalStack,
+                                                                  emulator: Any, clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    start = now + 21 * DAY
+    far = booking("far", start, start + HOUR)
+    first = app.service.handle(far, now).primary
+    assert first.status == "deferred" and first.window == (start, start + HOUR)
+    assert app.service.handle(far, now + 5).duplicate
+    assert app.service.sweep(now + DAY, time_left=lambda: 60).due == 0  # not yet due
+    assert emulator.calls == []
+    clock.now = start - 2 * DAY
+    summary = app.service.sweep(int(clock.now), time_left=lambda: 60)
+    assert (summary.due, summary.created) == (1, 1)
+    (task,) = emulator.tasks
+    assert (task["StartTime"], task["EndTime"]) == (start, start + HOUR)
+    assert [r["status"] for r in stack.results()] == ["deferred", "created"]
+    assert app.service.sweep(int(clock.now) + 60, time_left=lambda: 60).due == 0
+
+
+def test_two_concurrent_sweeps_create_each_task_once(app_factory: Any, emulator: Any, clock: Clock) -> None:
+    apps = [app_factory(), app_factory()]
+    now = int(clock.now)
+    start = now + 10 * DAY
+    for number in range(12):
+        apps[0].service.handle(booking(f"b-{number}", start, start + HOUR), now)
+    clock.now = start - DAY
+    barrier = threading.Barrier(2)
+    summaries: list[Any] = []
+
+    def run(app: Any) -> None:
+        barrier.wait()
+        summaries.append(app.service.sweep(int(clock.now), time_left=lambda: 60))
+
+    threads = [threading.Thread(target=run, args=(app,)) for app in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert creates(emulator) == 12 and len(emulator.tasks) == 12
+    assert sum(s.created for s in summaries) == 12
+
+
+def test_cancel_before_activation_leaves_no_task(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                 clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    start = now + 21 * DAY
+    app.service.handle(booking("far", start, start + HOUR), now)
+    cancel = app.service.handle(booking("far", 0, 0, action="cancel"), now + 60).primary
+    assert cancel.status == "cancelled" and cancel.tasks == ()
+    clock.now = start - DAY
+    assert app.service.sweep(int(clock.now), time_left=lambda: 60).created == 0
+    assert emulator.calls == []
+
+
+def test_transient_failure_in_a_sweep_is_retried_by_the_next(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                             clock: Clock) -> None:
+    app = app_factory(LIVE_RETRY_BUDGET_SECONDS="0.2")
+    now = int(clock.now)
+    start = now + 21 * DAY
+    app.service.handle(booking("far", start, start + HOUR), now)
+    clock.now = start - DAY
+    emulator.inject("CreateRecordTask", "InternalError", times=100)
+    first = app.service.sweep(int(clock.now), time_left=lambda: 60)
+    assert (first.due, first.created, first.retry_later) == (1, 0, 1)
+    emulator.inject("CreateRecordTask", "InternalError", times=0)
+    second = app.service.sweep(int(clock.now) + 300, time_left=lambda: 60)
+    assert second.created == 1 and len(live_tasks(emulator)) == 1
+
+
+def test_sweep_after_the_window_closed_rejects_it(app_factory: Any, stack: LocalStack, emulator: Any,
+                                                  clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    start = now + 21 * DAY
+    app.service.handle(booking("far", start, start + HOUR), now)
+    clock.now = start + 2 * HOUR
+    summary = app.service.sweep(int(clock.now), time_left=lambda: 60)
+    assert summary.rejected == 1 and emulator.calls == []
+    assert [r["status"] for r in stack.results()][-1] == "rejected"
+
+
+def test_start_beyond_max_ahead_is_rejected(app_factory: Any, clock: Clock) -> None:
+    app = app_factory(MAX_AHEAD_SECONDS=str(30 * DAY))
+    now = int(clock.now)
+    result = app.service.handle(booking("b", now + 40 * DAY, now + 40 * DAY + HOUR), now).primary
+    assert result.status == "rejected" and result.error is not None and result.error.field == "StartTime"
+
+
+def _only_key(stack: LocalStack) -> dict[str, str]:
+    items = stack.client("dynamodb").scan(TableName=stack.idempotency_table)["Items"]
+    assert len(items) == 1
+    return items[0]["id"]  # type: ignore[no-any-return]

@@ -1,0 +1,139 @@
+"""A local AWS for tests and the demo: a moto server on loopback with the stack's resources.
+
+The resources mirror serverless.yml (queue + DLQ, results topic with a raw subscription to read
+results back, idempotency and bookings tables with the due index), so code under test talks to
+them over real HTTP exactly as it would to AWS.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+REGION = "us-east-1"
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LocalStack:
+    """Names of the resources, and readers for what the function published."""
+
+    endpoint: str
+    prefix: str = "record-task-local"
+    max_receive_count: int = 3
+    queue_url: str = ""
+    dlq_url: str = ""
+    results_queue_url: str = ""
+    topic_arn: str = ""
+    _clients: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def idempotency_table(self) -> str:
+        return f"{self.prefix}-idempotency"
+
+    @property
+    def bookings_table(self) -> str:
+        return f"{self.prefix}-bookings"
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            self._clients[service] = boto3.client(
+                service, endpoint_url=self.endpoint, region_name=REGION,
+                aws_access_key_id="testing", aws_secret_access_key="testing",
+            )  # fmt: skip
+        return self._clients[service]
+
+    def env(self) -> dict[str, str]:
+        """The function's environment for this stack (CONTRACT section 5 names)."""
+        return {
+            **CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "RESULTS_TOPIC_ARN": self.topic_arn,
+            "IDEMPOTENCY_TABLE": self.idempotency_table,
+            "BOOKINGS_TABLE": self.bookings_table,
+            "MAX_RECEIVE_COUNT": str(self.max_receive_count),
+        }
+
+    def create(self) -> LocalStack:
+        sqs, sns, dynamodb = self.client("sqs"), self.client("sns"), self.client("dynamodb")
+        self.dlq_url = sqs.create_queue(QueueName=f"{self.prefix}-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": self.max_receive_count})
+        self.queue_url = sqs.create_queue(
+            QueueName=f"{self.prefix}-queue", Attributes={"RedrivePolicy": redrive, "VisibilityTimeout": "0"}
+        )["QueueUrl"]
+        self.topic_arn = sns.create_topic(Name=f"{self.prefix}-results")["TopicArn"]
+        self.results_queue_url = sqs.create_queue(QueueName=f"{self.prefix}-results-reader")["QueueUrl"]
+        reader_arn = sqs.get_queue_attributes(QueueUrl=self.results_queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=reader_arn,
+                      Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+        dynamodb.create_table(
+            TableName=self.idempotency_table, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )  # fmt: skip
+        dynamodb.create_table(
+            TableName=self.bookings_table, BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "dueShard", "AttributeType": "S"},
+                {"AttributeName": "dueAt", "AttributeType": "N"},
+            ],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            GlobalSecondaryIndexes=[{
+                "IndexName": "due-index",
+                "KeySchema": [{"AttributeName": "dueShard", "KeyType": "HASH"},
+                              {"AttributeName": "dueAt", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }],
+        )  # fmt: skip
+        return self
+
+    def results(self) -> list[dict[str, Any]]:
+        """Every result published since the last call, with its SNS attributes under `_attributes`."""
+        sqs = self.client("sqs")
+        found: list[dict[str, Any]] = []
+        while True:
+            batch = sqs.receive_message(
+                QueueUrl=self.results_queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return found
+            for message in batch:
+                body = json.loads(message["Body"])
+                body["_attributes"] = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
+                found.append(body)
+                sqs.delete_message(QueueUrl=self.results_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+    def reset(self) -> LocalStack:
+        urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")).read()
+        self._clients.clear()
+        return self.create()
+
+
+@contextmanager
+def moto_server(port: int | None = None) -> Iterator[str]:
+    """A moto server on 127.0.0.1; yields its endpoint URL."""
+    port = port or free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
