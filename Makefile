@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY_OK  := $(VENV)/.installed
 NODE_OK := node_modules/.installed
 
-.PHONY: setup lint unit test demo bench package clean
+.PHONY: setup lint unit test demo bench package events clean
 
 setup: $(PY_OK) $(NODE_OK)
 
@@ -45,3 +45,6 @@ package: setup
 
 clean:
 	rm -rf $(VENV) node_modules .serverless .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
+
+events: $(PY_OK)
+	$(BIN)/python -m tests.sample_events

@@ -90,5 +90,5 @@ def scheduled_event(epoch: int) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def direct(booking_id: str, start: int, end: int, **values: Any) -> dict[str, Any]:
+def direct(booking_id: str, start: int | str, end: int | str, **values: Any) -> dict[str, Any]:
     return {"BookingId": booking_id, "StreamName": f"room-{booking_id}", "StartTime": start, "EndTime": end, **values}

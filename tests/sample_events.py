@@ -1,0 +1,78 @@
+"""Writes `events/`: sample Lambda events for `osls invoke local -p`, and the demo's inputs.
+
+Booking windows and Calendly signature timestamps must be recent to be valid, so the samples are
+generated relative to now (`make events`) rather than frozen. Webhook samples are signed with the
+documented test secrets `calcom-test-secret` and `calendly-test-secret`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.lambda_events import direct, http_event, scheduled_event, sqs_event, sqs_record
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+HOUR = 3600
+DAY = 24 * HOUR
+CALCOM_SECRET = "calcom-test-secret"
+CALENDLY_SECRET = "calendly-test-secret"
+
+
+def _next_hour(now: int) -> int:
+    return now - now % HOUR + HOUR
+
+
+def _iso(epoch: int, offset: str) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch)) + offset
+
+
+def direct_bookings(now: int) -> dict[str, dict[str, Any]]:
+    start = _next_hour(now) + HOUR
+    far = _next_hour(now) + 21 * DAY
+    return {
+        "valid-1": direct("demo-direct-1", start, start + HOUR, DomainName="5000.live.push.com"),
+        "valid-2": direct("demo-direct-2", _iso(start + 2 * HOUR, "+00:00"), start + 3 * HOUR),
+        "invalid": direct("demo-direct-bad", start, _iso(start + HOUR, "")),  # no UTC offset: rejected
+        "far": direct("demo-direct-far", far, far + HOUR),
+        "cancel": {"BookingId": "demo-direct-1", "Action": "cancel"},
+    }
+
+
+def build(now: int) -> dict[str, dict[str, Any]]:
+    """Every sample event by file name."""
+    bookings = direct_bookings(now)
+    events: dict[str, dict[str, Any]] = {
+        "queue-direct-valid.json": sqs_event(
+            sqs_record(bookings["valid-1"], message_id="11111111-1111-1111-1111-111111111111"),
+            sqs_record(bookings["valid-2"], message_id="22222222-2222-2222-2222-222222222222"),
+        ),
+        "queue-direct-invalid.json": sqs_event(
+            sqs_record(bookings["invalid"], message_id="33333333-3333-3333-3333-333333333333"),
+            sqs_record("{not json", message_id="44444444-4444-4444-4444-444444444444"),
+        ),
+        "queue-direct-far.json": sqs_event(sqs_record(bookings["far"], message_id="55555555-5555-5555-5555-555555555555")),
+        "http-direct-valid.json": http_event("/bookings", json.dumps(bookings["valid-1"])),
+        "http-direct-invalid.json": http_event("/bookings", json.dumps(bookings["invalid"])),
+        "http-direct-cancel.json": http_event("/bookings", json.dumps(bookings["cancel"])),
+        "schedule-sweep.json": scheduled_event(now),
+    }
+    return events
+
+
+def write(now: int | None = None) -> list[Path]:
+    now = int(time.time()) if now is None else now
+    EVENTS.mkdir(exist_ok=True)
+    written = []
+    for name, event in build(now).items():
+        path = EVENTS / name
+        path.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":
+    for written_path in write():
+        print(f"wrote {written_path.relative_to(EVENTS.parent)}")
