@@ -44,7 +44,11 @@ def queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 def webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if APP is None:
         error = {"code": "ConfigurationError", "message": SETUP_ERROR, "field": None}
-        return {"statusCode": 500, "headers": {"Content-Type": "application/json"}, "body": json.dumps({"error": error})}
+        return {
+            "statusCode": 500,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"error": error}),
+        }
     APP.idempotency.config.register_lambda_context(context)
     return APP.webhook(event, context)
 

@@ -166,6 +166,8 @@ class BookingService:
                 continue
             except InvalidBooking as exc:
                 return Result.for_booking(booking, "rejected", received_at, error=exc.info)
+            except PermanentFailure as exc:  # e.g. a cancellation the API refuses
+                return Result.for_booking(booking, "failed", received_at, error=exc.info)
         raise TransientFailure("the booking changed under us repeatedly; retry", code="Conflict")
 
     def _create(self, booking: Booking, now: int, received_at: str) -> Result:

@@ -50,8 +50,11 @@ class Webhook:
             return resolver.resolve(event, context)
         except Exception:  # the resolver's own failure: still answer in JSON
             logger.exception("webhook failed unexpectedly")
-            return {"statusCode": 500, "headers": {"Content-Type": "application/json"},
-                    "body": json.dumps({"error": {"code": "InternalError", "message": "unexpected error"}})}
+            return {
+                "statusCode": 500,
+                "headers": {"Content-Type": "application/json"},
+                "body": json.dumps({"error": {"code": "InternalError", "message": "unexpected error"}}),
+            }
 
     def _resolver(self, app: ApiGatewayResolver) -> ApiGatewayResolver:
         for path, source in ROUTES.items():
@@ -68,8 +71,11 @@ class Webhook:
         event = app.current_event
         now = int(self._clock())
         try:
-            raw = base64.b64decode(event.body or "", validate=True) if event.is_base64_encoded else (
-                event.body or "").encode("utf-8")
+            raw = (
+                base64.b64decode(event.body or "", validate=True)
+                if event.is_base64_encoded
+                else (event.body or "").encode("utf-8")
+            )
         except (binascii.Error, ValueError):
             return _error(400, ErrorInfo("InvalidParameter", "body is flagged base64 but is not valid base64"))
         if len(raw) > MAX_BODY_BYTES:
@@ -96,8 +102,13 @@ class Webhook:
         if source == "calcom":
             verify_calcom(raw, header("x-cal-signature-256"), settings.calcom_webhook_secret)
         elif source == "calendly":
-            verify_calendly(raw, header("calendly-webhook-signature"), settings.calendly_webhook_secret,
-                            now=now, tolerance_seconds=settings.signature_tolerance_seconds)
+            verify_calendly(
+                raw,
+                header("calendly-webhook-signature"),
+                settings.calendly_webhook_secret,
+                now=now,
+                tolerance_seconds=settings.signature_tolerance_seconds,
+            )
         elif settings.direct_webhook_secret:
             verify_direct(raw, header("x-signature-256"), settings.direct_webhook_secret)
 

@@ -73,11 +73,16 @@ def main() -> int:
             from tests.emulator import start_emulator
 
             emulator = running.enter_context(start_emulator(now=clock))
-            env.update(LIVE_ENDPOINT=emulator.endpoint, TENCENTCLOUD_SECRET_ID="AKIDEMULATOR",
-                       TENCENTCLOUD_SECRET_KEY="emulator-secret-key")
+            env.update(
+                LIVE_ENDPOINT=emulator.endpoint,
+                TENCENTCLOUD_SECRET_ID="AKIDEMULATOR",
+                TENCENTCLOUD_SECRET_KEY="emulator-secret-key",
+            )
         os.environ.update(env)
         print(f"local AWS (moto server): {endpoint}")
-        print(f"Tencent Live API: {emulator.endpoint if emulator else 'the real API (credentials from the environment)'}")
+        print(
+            f"Tencent Live API: {emulator.endpoint if emulator else 'the real API (credentials from the environment)'}"
+        )
         sample_events.write()
         handler = importlib.import_module("handler")
         run_samples(handler)
@@ -123,8 +128,7 @@ def print_results(results: list[dict[str, Any]]) -> None:
         error = r.get("error") or {}
         detail = f"field={error.get('field')}: {error.get('message')}" if error else r.get("reason", "")
         tasks = ",".join(t["taskId"] for t in r.get("tasks", []))
-        print(f"  {r['status']:<9} {r['source'] or '-':<8} {r['bookingId'] or '(unreadable)':<22} "
-              f"{tasks or detail}")
+        print(f"  {r['status']:<9} {r['source'] or '-':<8} {r['bookingId'] or '(unreadable)':<22} {tasks or detail}")
 
 
 def print_tasks(tasks: list[dict[str, Any]]) -> None:

@@ -6,7 +6,7 @@ import base64
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:record-task-dev-queue"
@@ -26,11 +26,15 @@ class FakeContext:
         return self.remaining_ms
 
 
-def sqs_record(body: Any, *, message_id: str | None = None, receive_count: int = 1,
-               source: str | None = None) -> dict[str, Any]:
+def sqs_record(
+    body: Any, *, message_id: str | None = None, receive_count: int = 1, source: str | None = None
+) -> dict[str, Any]:
     text = body if isinstance(body, str) else json.dumps(body)
-    attributes = {"source": {"stringValue": source, "dataType": "String", "stringListValues": [],
-                             "binaryListValues": []}} if source else {}
+    attributes = (
+        {"source": {"stringValue": source, "dataType": "String", "stringListValues": [], "binaryListValues": []}}
+        if source
+        else {}
+    )
     return {
         "messageId": message_id or str(uuid.uuid4()),
         "receiptHandle": "handle",
@@ -51,11 +55,18 @@ def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
     return {"Records": list(records)}
 
 
-def http_event(path: str, body: str | bytes, headers: dict[str, str] | None = None, *,
-               base64_body: bool = False, version: str = "2.0", method: str = "POST") -> dict[str, Any]:
+def http_event(
+    path: str,
+    body: str | bytes,
+    headers: dict[str, str] | None = None,
+    *,
+    base64_body: bool = False,
+    version: str = "2.0",
+    method: str = "POST",
+) -> dict[str, Any]:
     raw = body.encode() if isinstance(body, str) else body
     text = base64.b64encode(raw).decode() if base64_body else raw.decode()
-    now = datetime.now(tz=timezone.utc)
+    now = datetime.now(tz=UTC)
     if version == "2.0":
         return {
             "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
@@ -84,7 +95,7 @@ def http_event(path: str, body: str | bytes, headers: dict[str, str] | None = No
 def scheduled_event(epoch: int) -> dict[str, Any]:
     return {
         "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "account": "123456789012", "time": datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/record-task-sweep"],
         "detail": {},
     }  # fmt: skip

@@ -53,7 +53,9 @@ def build(now: int) -> dict[str, dict[str, Any]]:
             sqs_record(bookings["invalid"], message_id="33333333-3333-3333-3333-333333333333"),
             sqs_record("{not json", message_id="44444444-4444-4444-4444-444444444444"),
         ),
-        "queue-direct-far.json": sqs_event(sqs_record(bookings["far"], message_id="55555555-5555-5555-5555-555555555555")),
+        "queue-direct-far.json": sqs_event(
+            sqs_record(bookings["far"], message_id="55555555-5555-5555-5555-555555555555")
+        ),
         "http-direct-valid.json": http_event("/bookings", json.dumps(bookings["valid-1"])),
         "http-direct-invalid.json": http_event("/bookings", json.dumps(bookings["invalid"])),
         "http-direct-cancel.json": http_event("/bookings", json.dumps(bookings["cancel"])),

@@ -25,8 +25,13 @@ DAY = 24 * HOUR
 @pytest.fixture
 def load_handler(stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
     def load(**env: str) -> ModuleType:
-        values = {**EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint, "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
-                  "LIVE_RETRY_BUDGET_SECONDS": "1", **env}
+        values = {
+            **EMULATOR_KEYS,
+            "LIVE_ENDPOINT": emulator.endpoint,
+            "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
+            "LIVE_RETRY_BUDGET_SECONDS": "1",
+            **env,
+        }
         for name, value in values.items():
             monkeypatch.setenv(name, value)
         import handler
@@ -86,8 +91,9 @@ def test_a_batch_that_failed_entirely_is_returned_not_raised(handler: ModuleType
     assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == ["m-0", "m-1", "m-2"]
 
 
-def test_last_delivery_publishes_failed_before_the_dead_letter_queue(handler: ModuleType, stack: LocalStack,
-                                                                     emulator: Any) -> None:
+def test_last_delivery_publishes_failed_before_the_dead_letter_queue(
+    handler: ModuleType, stack: LocalStack, emulator: Any
+) -> None:
     t = now()
     emulator.inject("CreateRecordTask", "InternalError", times=1000)
     record = sqs_record(direct("b", t + HOUR, t + 2 * HOUR), message_id="m-1", receive_count=stack.max_receive_count)
@@ -96,8 +102,9 @@ def test_last_delivery_publishes_failed_before_the_dead_letter_queue(handler: Mo
     assert result["status"] == "failed" and result["error"]["code"].startswith("InternalError")
 
 
-def test_duplicate_delivery_creates_one_task_and_one_result(handler: ModuleType, stack: LocalStack,
-                                                            emulator: Any) -> None:
+def test_duplicate_delivery_creates_one_task_and_one_result(
+    handler: ModuleType, stack: LocalStack, emulator: Any
+) -> None:
     t = now()
     record = sqs_record(direct("b", t + HOUR, t + 2 * HOUR), message_id="m-1")
     assert handler.queue(sqs_event(record), FakeContext()) == {"batchItemFailures": []}
@@ -105,19 +112,24 @@ def test_duplicate_delivery_creates_one_task_and_one_result(handler: ModuleType,
     assert len(emulator.tasks) == 1 and [r["status"] for r in stack.results()] == ["created"]
 
 
-def test_redelivery_through_real_sqs_ends_in_the_dead_letter_queue(handler: ModuleType, stack: LocalStack,
-                                                                   emulator: Any) -> None:
+def test_redelivery_through_real_sqs_ends_in_the_dead_letter_queue(
+    handler: ModuleType, stack: LocalStack, emulator: Any
+) -> None:
     """SQS itself redelivers what the handler reports, then moves it to the DLQ."""
     sqs = stack.client("sqs")
     t = now()
     emulator.inject("CreateRecordTask", "InternalError", times=1000)
     sqs.send_message(QueueUrl=stack.queue_url, MessageBody=json.dumps(direct("b", t + HOUR, t + 2 * HOUR)))
     for _ in range(stack.max_receive_count + 1):
-        messages = sqs.receive_message(QueueUrl=stack.queue_url, AttributeNames=["All"],
-                                       MessageAttributeNames=["All"]).get("Messages", [])
+        messages = sqs.receive_message(
+            QueueUrl=stack.queue_url, AttributeNames=["All"], MessageAttributeNames=["All"]
+        ).get("Messages", [])
         for message in messages:
-            record = sqs_record(message["Body"], message_id=message["MessageId"],
-                                receive_count=int(message["Attributes"]["ApproximateReceiveCount"]))
+            record = sqs_record(
+                message["Body"],
+                message_id=message["MessageId"],
+                receive_count=int(message["Attributes"]["ApproximateReceiveCount"]),
+            )
             failures = handler.queue(sqs_event(record), FakeContext())["batchItemFailures"]
             if not failures:
                 sqs.delete_message(QueueUrl=stack.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -151,20 +163,19 @@ def test_webhook_status_codes(handler: ModuleType, stack: LocalStack, emulator: 
     far = json.dumps(direct("w-3", t + 21 * DAY, t + 21 * DAY + HOUR))
     deferred = handler.webhook(http_event("/bookings", far), FakeContext())
     assert deferred["statusCode"] == 202 and body(deferred)["window"]["startTime"] == t + 21 * DAY
-    cancelled = handler.webhook(http_event("/bookings", json.dumps({"BookingId": "w-1", "Action": "cancel"})),
-                                FakeContext())
+    cancelled = handler.webhook(
+        http_event("/bookings", json.dumps({"BookingId": "w-1", "Action": "cancel"})), FakeContext()
+    )
     assert cancelled["statusCode"] == 200 and body(cancelled)["status"] == "cancelled"
     too_big = handler.webhook(http_event("/bookings", " " * (256 * 1024 + 1)), FakeContext())
     assert too_big["statusCode"] == 413
     unknown = handler.webhook(http_event("/nowhere", valid), FakeContext())
     assert unknown["statusCode"] == 404
     emulator.inject("CreateRecordTask", "InvalidParameterValue")
-    refused = handler.webhook(http_event("/bookings", json.dumps(direct("w-4", t + HOUR, t + 2 * HOUR))),
-                              FakeContext())
+    refused = handler.webhook(http_event("/bookings", json.dumps(direct("w-4", t + HOUR, t + 2 * HOUR))), FakeContext())
     assert refused["statusCode"] == 502 and body(refused)["status"] == "failed"
     emulator.inject("CreateRecordTask", "RequestLimitExceeded", times=1000)
-    busy = handler.webhook(http_event("/bookings", json.dumps(direct("w-5", t + HOUR, t + 2 * HOUR))),
-                           FakeContext())
+    busy = handler.webhook(http_event("/bookings", json.dumps(direct("w-5", t + HOUR, t + 2 * HOUR))), FakeContext())
     assert busy["statusCode"] == 503 and int(busy["headers"]["Retry-After"]) > 0
 
 
@@ -184,8 +195,9 @@ def test_direct_secret_requires_a_valid_signature(load_handler: Callable[..., Mo
     wrong = handler.webhook(http_event("/bookings", payload, {"X-Signature-256": "sha256=00"}), FakeContext())
     assert wrong["statusCode"] == 401
     signature = hmac.new(b"direct-secret", payload.encode(), hashlib.sha256).hexdigest()
-    signed = handler.webhook(http_event("/bookings", payload, {"X-Signature-256": f"sha256={signature}"}),
-                             FakeContext())
+    signed = handler.webhook(
+        http_event("/bookings", payload, {"X-Signature-256": f"sha256={signature}"}), FakeContext()
+    )
     assert signed["statusCode"] == 201
 
 

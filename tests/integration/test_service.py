@@ -18,8 +18,15 @@ DAY = 24 * HOUR
 
 
 def booking(booking_id: str, start: int, end: int, action: str = "create", **values: Any) -> Booking:
-    return Booking(booking_id=booking_id, source="direct", action=action, start_time=start,  # type: ignore[arg-type]
-                   end_time=end, stream=StreamFields(stream_name=f"room-{booking_id}"), **values)
+    return Booking(
+        booking_id=booking_id,
+        source="direct",
+        action=action,
+        start_time=start,  # type: ignore[arg-type]
+        end_time=end,
+        stream=StreamFields(stream_name=f"room-{booking_id}"),
+        **values,
+    )
 
 
 def live_tasks(emulator: Any) -> list[dict[str, Any]]:
@@ -30,8 +37,9 @@ def creates(emulator: Any) -> int:
     return sum(1 for action, _ in emulator.calls if action == "CreateRecordTask")
 
 
-def test_create_publishes_one_result_and_records_the_task(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                          clock: Clock) -> None:
+def test_create_publishes_one_result_and_records_the_task(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     outcome = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
@@ -63,8 +71,9 @@ def test_duplicate_after_idempotency_expiry_is_still_answered_from_the_ledger(
     app = app_factory()
     now = int(clock.now)
     first = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
-    stack.client("dynamodb").delete_item(TableName=stack.idempotency_table,
-                                         Key={"id": _only_key(stack)})  # the record has expired
+    stack.client("dynamodb").delete_item(
+        TableName=stack.idempotency_table, Key={"id": _only_key(stack)}
+    )  # the record has expired
     again = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     assert again.primary.tasks == first.primary.tasks and creates(emulator) == 1
 
@@ -82,16 +91,21 @@ def test_publish_failure_then_retry_publishes_without_creating_again(
     assert creates(emulator) == 1 and stack.results() == []
     sns.create_topic(Name=stack.topic_arn.rsplit(":", 1)[1])
     for subscription in subscriptions:
-        sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=subscription["Endpoint"],
-                      Attributes={"RawMessageDelivery": "true"})
+        sns.subscribe(
+            TopicArn=stack.topic_arn,
+            Protocol="sqs",
+            Endpoint=subscription["Endpoint"],
+            Attributes={"RawMessageDelivery": "true"},
+        )
     retry = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 30)
     assert retry.primary.status == "created" and not retry.duplicate
     assert creates(emulator) == 1
     assert [r["status"] for r in stack.results()] == ["created"]
 
 
-def test_invalid_booking_is_rejected_and_published(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                   clock: Clock) -> None:
+def test_invalid_booking_is_rejected_and_published(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     result = app.service.handle(booking("b-1", now + HOUR, now + HOUR), now).primary
@@ -114,8 +128,9 @@ def test_transient_failure_releases_the_claim_and_the_retry_creates_once(
     assert result.status == "created" and len(live_tasks(emulator)) == 1
 
 
-def test_interrupted_attempt_is_adopted_not_created_twice(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                          clock: Clock) -> None:
+def test_interrupted_attempt_is_adopted_not_created_twice(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     """A task made by an attempt that died before recording it is found through DescribeRecordTask."""
     app = app_factory()
     now = int(clock.now)
@@ -128,8 +143,9 @@ def test_interrupted_attempt_is_adopted_not_created_twice(app_factory: Any, stac
     assert creates(emulator) == 1
 
 
-def test_permanent_refusal_is_failed_and_not_retried(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                     clock: Clock) -> None:
+def test_permanent_refusal_is_failed_and_not_retried(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus")
@@ -144,8 +160,9 @@ def test_permanent_refusal_is_failed_and_not_retried(app_factory: Any, stack: Lo
     [(-30 * 60, "cancelled", "deleted"), (90 * 60, "cancelled", "stopped"), (3 * HOUR, "skipped", None)],
     ids=["before", "during", "after"],
 )
-def test_cancel_before_during_after_the_window(app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock,
-                                               offset: int, status: str, operation: str | None) -> None:
+def test_cancel_before_during_after_the_window(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock, offset: int, status: str, operation: str | None
+) -> None:
     app = app_factory()
     now = int(clock.now)
     app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
@@ -160,8 +177,9 @@ def test_cancel_before_during_after_the_window(app_factory: Any, stack: LocalSta
     assert [r["status"] for r in stack.results()] == ["created", status]
 
 
-def test_cancel_before_create_keeps_a_tombstone(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                clock: Clock) -> None:
+def test_cancel_before_create_keeps_a_tombstone(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     cancel = app.service.handle(booking("b-1", 0, 0, action="cancel"), now).primary
@@ -171,8 +189,9 @@ def test_cancel_before_create_keeps_a_tombstone(app_factory: Any, stack: LocalSt
     assert [r["status"] for r in stack.results()] == ["skipped", "skipped"]
 
 
-def test_reschedule_cancels_the_old_booking_and_creates_the_new(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                               clock: Clock) -> None:
+def test_reschedule_cancels_the_old_booking_and_creates_the_new(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     app.service.handle(booking("old", now + HOUR, now + 2 * HOUR), now)
@@ -180,14 +199,17 @@ def test_reschedule_cancels_the_old_booking_and_creates_the_new(app_factory: Any
     outcome = app.service.handle(moved, now + 10)
     assert [(r.booking_id, r.status) for r in outcome.results] == [("old", "cancelled"), ("new", "created")]
     assert sorted((t["StreamName"], t["Status"]) for t in emulator.tasks) == [
-        ("room-new", "created"), ("room-old", "deleted")]
+        ("room-new", "created"),
+        ("room-old", "deleted"),
+    ]
 
 
 # -- deferral and the sweep -----------------------------------------------------------------------------------
 
 
-def test_far_booking_is_deferred_once_then_created_by_a_due_sweep(app_factory: Any, stack: LocalStack,
-                                                                  emulator: Any, clock: Clock) -> None:
+def test_far_booking_is_deferred_once_then_created_by_a_due_sweep(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     start = now + 21 * DAY
@@ -229,8 +251,9 @@ def test_two_concurrent_sweeps_create_each_task_once(app_factory: Any, emulator:
     assert sum(s.created for s in summaries) == 12
 
 
-def test_cancel_before_activation_leaves_no_task(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                 clock: Clock) -> None:
+def test_cancel_before_activation_leaves_no_task(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     start = now + 21 * DAY
@@ -242,8 +265,9 @@ def test_cancel_before_activation_leaves_no_task(app_factory: Any, stack: LocalS
     assert emulator.calls == []
 
 
-def test_transient_failure_in_a_sweep_is_retried_by_the_next(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                             clock: Clock) -> None:
+def test_transient_failure_in_a_sweep_is_retried_by_the_next(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory(LIVE_RETRY_BUDGET_SECONDS="0.2")
     now = int(clock.now)
     start = now + 21 * DAY
@@ -257,8 +281,9 @@ def test_transient_failure_in_a_sweep_is_retried_by_the_next(app_factory: Any, s
     assert second.created == 1 and len(live_tasks(emulator)) == 1
 
 
-def test_sweep_after_the_window_closed_rejects_it(app_factory: Any, stack: LocalStack, emulator: Any,
-                                                  clock: Clock) -> None:
+def test_sweep_after_the_window_closed_rejects_it(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
     app = app_factory()
     now = int(clock.now)
     start = now + 21 * DAY

@@ -57,13 +57,27 @@ def test_any_seconds_value_round_trips(seconds: int) -> None:
 
 
 def test_full_direct_booking() -> None:
-    booking = parse_direct({
-        "BookingId": "b-123", "Action": "create", "StreamName": "room-42", "DomainName": "5000.live.push.com",
-        "AppName": "live", "StartTime": "2026-12-01T10:00:00+08:00", "EndTime": 1764561600, "StreamType": 0,
-        "TemplateId": 0, "Extension": "", "Region": "ap-singapore",
-    })
+    booking = parse_direct(
+        {
+            "BookingId": "b-123",
+            "Action": "create",
+            "StreamName": "room-42",
+            "DomainName": "5000.live.push.com",
+            "AppName": "live",
+            "StartTime": "2026-12-01T10:00:00+08:00",
+            "EndTime": 1764561600,
+            "StreamType": 0,
+            "TemplateId": 0,
+            "Extension": "",
+            "Region": "ap-singapore",
+        }
+    )
     assert booking == Booking(
-        booking_id="b-123", source="direct", action="create", start_time=1796090400, end_time=1764561600,
+        booking_id="b-123",
+        source="direct",
+        action="create",
+        start_time=1796090400,
+        end_time=1764561600,
         stream=StreamFields("room-42", "5000.live.push.com", "live", 0, 0, "", "ap-singapore"),
     )
 

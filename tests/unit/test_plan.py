@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import pytest
 from hypothesis import given, settings
@@ -25,28 +26,50 @@ def booking(**values: object) -> Booking:
 
 def test_seed_example_plans_exactly_that_one_call() -> None:
     seed = Booking(
-        booking_id="seed", source="direct", start_time=1589889600, end_time=1589904000,
+        booking_id="seed",
+        source="direct",
+        start_time=1589889600,
+        end_time=1589904000,
         stream=StreamFields(stream_name="livetest", domain_name="5000.live.push.com", app_name="live", template_id=0),
     )
     plan = plan_recording(seed, Settings(), now=1589889600 - 3600)
     assert [r.to_params() for r in plan.requests] == [
-        {"StreamName": "livetest", "DomainName": "5000.live.push.com", "AppName": "live",
-         "StartTime": 1589889600, "EndTime": 1589904000, "StreamType": 0, "TemplateId": 0}
+        {
+            "StreamName": "livetest",
+            "DomainName": "5000.live.push.com",
+            "AppName": "live",
+            "StartTime": 1589889600,
+            "EndTime": 1589904000,
+            "StreamType": 0,
+            "TemplateId": 0,
+        }
     ]
     assert not plan.deferred
 
 
 def test_defaults_fill_what_the_booking_leaves_out() -> None:
-    settings = Settings(default_domain_name="d.example", default_app_name="app", default_template_id=7,
-                        tencent_region="ap-tokyo")
+    settings = Settings(
+        default_domain_name="d.example", default_app_name="app", default_template_id=7, tencent_region="ap-tokyo"
+    )
     (request,) = plan_recording(booking(), settings, NOW).requests
     assert (request.domain_name, request.app_name, request.template_id, request.region) == (
-        "d.example", "app", 7, "ap-tokyo")
+        "d.example",
+        "app",
+        7,
+        "ap-tokyo",
+    )
 
 
 def test_booking_values_win_over_defaults() -> None:
-    stream = StreamFields(stream_name="s", domain_name="mine", app_name="a2", template_id=3, region="eu-frankfurt",
-                          stream_type=1, extension="x")
+    stream = StreamFields(
+        stream_name="s",
+        domain_name="mine",
+        app_name="a2",
+        template_id=3,
+        region="eu-frankfurt",
+        stream_type=1,
+        extension="x",
+    )
     (request,) = plan_recording(booking(stream=stream), DEFAULTS, NOW).requests
     assert request == RecordTaskRequest("s", "mine", "a2", NOW + 600, NOW + 4200, 1, 3, "x", "eu-frankfurt")
 
@@ -165,7 +188,7 @@ def breaks_a_rule(b: Booking, s: Settings, now: int) -> set[str]:
         return broken | {"EndTime"}
     start = now if b.start_time is None else b.start_time - s.lead_seconds
     end = b.end_time + s.tail_seconds
-    if b.start_time is not None and b.end_time <= b.start_time or end <= now:
+    if (b.start_time is not None and b.end_time <= b.start_time) or end <= now:
         broken.add("EndTime")
     elif start > now + s.max_ahead_seconds:
         broken.add("StartTime")
@@ -194,11 +217,11 @@ def test_accepted_plans_obey_every_rule_and_refusals_break_one(
     assert plan.requests
     for request in plan.requests:
         assert request.stream_name.strip() and request.domain_name.strip() and request.app_name.strip()
-        assert NOW < request.end_time and request.start_time < request.end_time
+        assert request.end_time > NOW and request.start_time < request.end_time
         assert request.end_time - request.start_time <= MAX_TASK_SECONDS
         assert request.start_time <= NOW + SIX_DAYS
         assert request.stream_type in (0, 1) and (request.template_id is None or request.template_id >= 0)
         assert request.region in REGIONS
     pieces = [(r.start_time, r.end_time) for r in plan.requests]
-    assert all(a[1] == b[0] for a, b in zip(pieces, pieces[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(pieces))
     assert pieces[0][0] == plan.start_time and pieces[-1][1] == plan.end_time

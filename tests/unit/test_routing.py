@@ -17,15 +17,26 @@ ROUTES = {"yoga": StreamFields(stream_name="yoga-{start:%Y%m%d%H%M}", domain_nam
 
 
 def booking(**values: object) -> Booking:
-    return Booking(**{"booking_id": "b-1", "source": "calcom", "start_time": 1796090400,  # type: ignore[arg-type]
-                      "end_time": 1796094000, **values})
+    return Booking(
+        **{
+            "booking_id": "b-1",
+            "source": "calcom",
+            "start_time": 1796090400,  # type: ignore[arg-type]
+            "end_time": 1796094000,
+            **values,
+        }
+    )
 
 
 def test_booking_values_win_then_route_then_defaults() -> None:
     settings = Settings(routes=ROUTES, default_domain_name="default.push", default_template_id=9)
     explicit = resolve_stream(booking(event_type="yoga", stream=StreamFields(stream_name="mine")), settings, NOW)
     assert (explicit.stream_name, explicit.domain_name, explicit.app_name, explicit.template_id) == (
-        "mine", "yoga.push", "studio", 9)
+        "mine",
+        "yoga.push",
+        "studio",
+        9,
+    )
     routed = resolve_stream(booking(event_type="yoga"), settings, NOW)
     assert routed.stream_name == "yoga-202612010200"
     fallback = resolve_stream(booking(event_type="pilates"), settings, NOW)
@@ -70,17 +81,38 @@ def test_bad_routes_are_configuration_errors(raw: str, says: str) -> None:
 
 
 def test_settings_from_env_reads_every_name() -> None:
-    settings = Settings.from_env({
-        "RESULTS_TOPIC_ARN": "arn:t", "IDEMPOTENCY_TABLE": "i", "BOOKINGS_TABLE": "b", "TENCENT_REGION": "ap-tokyo",
-        "LIVE_ENDPOINT": "http://127.0.0.1:9000", "TENCENTCLOUD_SECRET_ID": "id", "TENCENTCLOUD_SECRET_KEY": "key",
-        "DEFAULT_DOMAIN_NAME": "d", "DEFAULT_APP_NAME": "a", "DEFAULT_TEMPLATE_ID": "4", "RECORD_LEAD_SECONDS": "60",
-        "RECORD_TAIL_SECONDS": "120", "RECORD_HORIZON_SECONDS": "86400", "MAX_AHEAD_SECONDS": "864000",
-        "STREAM_NAME_TEMPLATE": "{event_type}-{booking_id}", "CALCOM_WEBHOOK_SECRET": "c",
-        "CALENDLY_WEBHOOK_SECRET": "y", "DIRECT_WEBHOOK_SECRET": "d", "SIGNATURE_TOLERANCE_SECONDS": "60",
-    })
-    assert (settings.tencent_region, settings.default_template_id, settings.lead_seconds, settings.tail_seconds,
-            settings.horizon_seconds, settings.max_ahead_seconds, settings.signature_tolerance_seconds) == (
-        "ap-tokyo", 4, 60, 120, 86400, 864000, 60)
+    settings = Settings.from_env(
+        {
+            "RESULTS_TOPIC_ARN": "arn:t",
+            "IDEMPOTENCY_TABLE": "i",
+            "BOOKINGS_TABLE": "b",
+            "TENCENT_REGION": "ap-tokyo",
+            "LIVE_ENDPOINT": "http://127.0.0.1:9000",
+            "TENCENTCLOUD_SECRET_ID": "id",
+            "TENCENTCLOUD_SECRET_KEY": "key",
+            "DEFAULT_DOMAIN_NAME": "d",
+            "DEFAULT_APP_NAME": "a",
+            "DEFAULT_TEMPLATE_ID": "4",
+            "RECORD_LEAD_SECONDS": "60",
+            "RECORD_TAIL_SECONDS": "120",
+            "RECORD_HORIZON_SECONDS": "86400",
+            "MAX_AHEAD_SECONDS": "864000",
+            "STREAM_NAME_TEMPLATE": "{event_type}-{booking_id}",
+            "CALCOM_WEBHOOK_SECRET": "c",
+            "CALENDLY_WEBHOOK_SECRET": "y",
+            "DIRECT_WEBHOOK_SECRET": "d",
+            "SIGNATURE_TOLERANCE_SECONDS": "60",
+        }
+    )
+    assert (
+        settings.tencent_region,
+        settings.default_template_id,
+        settings.lead_seconds,
+        settings.tail_seconds,
+        settings.horizon_seconds,
+        settings.max_ahead_seconds,
+        settings.signature_tolerance_seconds,
+    ) == ("ap-tokyo", 4, 60, 120, 86400, 864000, 60)
     assert "key" not in repr(settings) and "'c'" not in repr(settings)
 
 

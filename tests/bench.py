@@ -1,0 +1,130 @@
+"""`make bench`: the numbers the issues ask for, measured on this machine.
+
+1. Cold import of `handler` (and of the live adapter) against a bare `import boto3`: fresh
+   interpreters, interleaved runs, medians.
+2. One SQS batch of 10 bookings through `handler.queue` with 100 ms of emulator latency per call.
+3. One sweep activating N due bookings against the emulator's 20 requests/second limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.conftest import EMULATOR_KEYS
+from tests.lambda_events import FakeContext, direct, sqs_event, sqs_record
+from tests.local_aws import CREDENTIALS, LocalStack, moto_server
+
+ROOT = Path(__file__).resolve().parent.parent
+DAY = 24 * 3600
+
+
+def cold_imports(runs: int) -> dict[str, float]:
+    env = {**os.environ, **CREDENTIALS, "POWERTOOLS_TRACE_DISABLED": "1", "TENCENTCLOUD_SECRET_ID": "x",
+           "TENCENTCLOUD_SECRET_KEY": "y"}  # fmt: skip
+    statements = {
+        "python -c pass": "pass",
+        "import boto3": "import boto3",
+        "import record_task.live": "import record_task.live",
+        "import handler (everything built)": "import handler",
+    }
+    samples: dict[str, list[float]] = {name: [] for name in statements}
+    for _ in range(runs):
+        for name, statement in statements.items():  # interleaved, so machine noise hits all alike
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", statement], cwd=ROOT, env=env, check=True)
+            samples[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def batch_of_ten(latency: float, batches: int) -> list[float]:
+    from tests.emulator import start_emulator
+
+    timings = []
+    with moto_server() as endpoint, start_emulator() as emulator:
+        stack = LocalStack(endpoint=endpoint).create()
+        os.environ.update({**stack.env(), **EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint,
+                           "DEFAULT_DOMAIN_NAME": "bench.push", "POWERTOOLS_TRACE_DISABLED": "1",
+                           "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "1"})  # fmt: skip
+        handler = importlib.import_module("handler")
+        emulator.set_latency(latency)
+        now = int(time.time())
+        for batch in range(batches):
+            records = [sqs_record(direct(f"bench-{batch}-{n}", now + 3600, now + 7200)) for n in range(10)]
+            started = time.perf_counter()
+            response = handler.queue(sqs_event(*records), FakeContext())
+            timings.append(time.perf_counter() - started)
+            assert response == {"batchItemFailures": []}, response
+        assert len(emulator.tasks) == 10 * batches
+    return timings
+
+
+def sweep(count: int) -> tuple[float, dict[str, object]]:
+    from record_task.app import build_app
+    from tests.emulator import start_emulator
+
+    class Clock:
+        now = float(int(time.time()))
+
+        def __call__(self) -> float:
+            return self.now
+
+    clock = Clock()
+    with moto_server() as endpoint, start_emulator(now=clock) as emulator:
+        stack = LocalStack(endpoint=endpoint).create()
+        os.environ.update({**stack.env(), "POWERTOOLS_LOG_LEVEL": "ERROR"})
+        app = build_app({**stack.env(), **EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint,
+                         "DEFAULT_DOMAIN_NAME": "bench.push"}, clock=clock)  # fmt: skip
+        start = int(clock.now) + 21 * DAY
+        from record_task.booking import Booking, StreamFields
+
+        for n in range(count):
+            b = Booking(
+                booking_id=f"far-{n}",
+                source="direct",
+                start_time=start + n,
+                end_time=start + 3600,
+                stream=StreamFields(stream_name=f"far-{n}"),
+            )
+            assert app.service.handle(b, int(clock.now)).primary.status == "deferred"
+        clock.now = start - DAY
+        started = time.perf_counter()
+        summary = app.service.sweep(int(clock.now), time_left=lambda: 900 - (time.perf_counter() - started))
+        elapsed = time.perf_counter() - started
+        assert len(emulator.tasks) == count, len(emulator.tasks)
+        return elapsed, summary.to_dict()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--import-runs", type=int, default=15)
+    parser.add_argument("--sweep", type=int, default=1000, help="due bookings in the sweep benchmark")
+    args = parser.parse_args()
+
+    print("cold import, median of", args.import_runs, "fresh interpreters (ms):")
+    for name, ms in cold_imports(args.import_runs).items():
+        print(f"  {name:<36} {ms:7.0f}")
+
+    timings = batch_of_ten(latency=0.1, batches=5)
+    print(
+        "SQS batch of 10 at 100 ms emulator latency (s): "
+        + ", ".join(f"{t:.2f}" for t in timings)
+        + f"  median {statistics.median(timings):.2f}"
+    )
+
+    elapsed, summary = sweep(args.sweep)
+    print(
+        f"sweep of {args.sweep} due bookings at the emulator's 20 req/s: {elapsed:.1f} s "
+        f"({args.sweep / elapsed:.1f} tasks/s) {json.dumps({k: v for k, v in summary.items() if k != 'bookingIds'})}"
+    )
+
+
+if __name__ == "__main__":
+    main()
