@@ -55,8 +55,8 @@ class QueueConsumer:
         booking: Booking | None = None
         source: str | None = None
         try:
-            attribute = (record.message_attributes.get("source") or {}).get("stringValue")
-            source = as_source(attribute) if attribute is not None else None
+            attribute = record.message_attributes["source"]
+            source = as_source(attribute.string_value) if attribute is not None else None
             body = parse_json_body(record.body or "")
             booking = parse_booking(body, source)
         except InvalidBooking as exc:

@@ -60,7 +60,7 @@ class Webhook:
         for path, source in ROUTES.items():
             app.route(path, method="POST")(lambda app=app, source=source: self._receive(app, source))
 
-        @app.exception_handler(Exception)
+        @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
         def unexpected(exc: Exception) -> Response[str]:
             logger.exception("unexpected error")
             return _error(500, ErrorInfo("InternalError", "unexpected error; the booking was not processed"))
