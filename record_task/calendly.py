@@ -1,0 +1,203 @@
+"""Calendly webhooks (API v2) turned into a `Booking`.
+
+Calendly reports invitees, but a recording belongs to the meeting, so everything is keyed on the
+scheduled event the invitee belongs to:
+
+- Envelope `{event, created_at, created_by, payload}`; `payload` is the invitee, with the meeting
+  embedded as `payload.scheduled_event`. Subscriptions from before Calendly embedded it send the
+  invitee alone; those are rejected naming `payload.scheduled_event` (recreate the subscription).
+- Booking id: the last path segment of `payload.scheduled_event.uri` (the scheduled event's UUID).
+- Window: `payload.scheduled_event.start_time` / `end_time` (ISO 8601 UTC, microseconds, `Z`).
+- `invitee.created` creates. A second invitee of a group event maps to the same booking id, so the
+  idempotency key makes it a duplicate, never a second task.
+- `invitee.canceled` cancels only when the meeting itself is over: `scheduled_event.status` is
+  `canceled` or `scheduled_event.invitees_counter.active` is 0. Otherwise others still attend and
+  the event is skipped ("N invitees still active").
+- A reschedule arrives as two deliveries: `invitee.canceled` with `rescheduled: true` and
+  `new_invitee` on the old scheduled event, and `invitee.created` with `old_invitee` on a new
+  scheduled event. Each is keyed on its own scheduled event, so they are independent: the cancel
+  ends the old meeting's tasks (or is skipped if others remain in a group event), the create records
+  the new one, in whichever order they arrive. `old_invitee`/`new_invitee` are therefore not read,
+  and `replaces` is never set: cancelling the old meeting from the create would end a group event
+  that other invitees still attend.
+- Other events (`routing_form_submission.created`, `invitee_no_show.created`, ...) are skipped.
+- Event type (selects a route): the UUID at the end of `scheduled_event.event_type`. The payload has
+  no slug, and the display name (`scheduled_event.name`) is neither unique nor stable: renaming an
+  event type must not silently change which stream it records.
+- Stream values: `payload.tracking.utm_content` is the stream name (the host puts it in the booking
+  link, `?utm_content=room-42`; the other UTM fields keep their marketing meaning). Answers in
+  `payload.questions_and_answers` are matched on the question text, case and surrounding spaces and
+  a trailing `?`/`:` ignored (`QUESTIONS`). Tracking wins over an invitee's answer; blank answers
+  count as not given. A cancellation reads neither, nor the event type: nothing is routed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from record_task.booking import Booking, StreamFields, optional_int, optional_text, parse_instant, require_text
+from record_task.errors import InvalidBooking
+
+CREATED = "invitee.created"
+CANCELED = "invitee.canceled"
+
+# Normalised question text -> StreamFields attribute.
+QUESTIONS: dict[str, str] = {
+    "stream name": "stream_name",
+    "stream domain": "domain_name",
+    "domain name": "domain_name",
+    "app name": "app_name",
+    "stream type": "stream_type",
+    "template id": "template_id",
+    "extension": "extension",
+    "region": "region",
+}
+_EVENT = "payload.scheduled_event"
+
+
+def parse_calendly(payload: object) -> Booking:
+    """One Calendly delivery as a booking action; InvalidBooking names the offending field by its path."""
+    if not isinstance(payload, dict):
+        raise InvalidBooking("a Calendly webhook body must be a JSON object", field=None)
+    event = require_text(payload.get("event"), "event")
+    invitee = payload.get("payload")
+    if event not in (CREATED, CANCELED):
+        return _skipped(event, invitee)
+    if not isinstance(invitee, dict):
+        raise InvalidBooking(f"payload is required for {event} and must be an object", field="payload")
+    scheduled = invitee.get("scheduled_event")
+    if scheduled is None:
+        raise InvalidBooking(
+            f"{_EVENT} is missing: webhook subscriptions created before Calendly embedded the scheduled event "
+            "in invitee payloads do not send it; delete and recreate the subscription",
+            field=_EVENT,
+        )
+    if not isinstance(scheduled, dict):
+        raise InvalidBooking(f"{_EVENT} must be an object", field=_EVENT)
+    booking_id = _last_segment(require_text(scheduled.get("uri"), f"{_EVENT}.uri"), f"{_EVENT}.uri")
+    if event == CANCELED:
+        remaining = _active_invitees(scheduled)
+        if remaining:
+            return Booking(
+                booking_id=booking_id,
+                source="calendly",
+                action="cancel",
+                trigger=event,
+                skip_reason=f"{remaining} invitee{'s' if remaining != 1 else ''} still active",
+            )
+        return Booking(booking_id=booking_id, source="calendly", action="cancel", trigger=event)
+    start, end = _window(scheduled)
+    return Booking(
+        booking_id=booking_id,
+        source="calendly",
+        action="create",
+        trigger=event,
+        start_time=start,
+        end_time=end,
+        stream=_stream(invitee),
+        event_type=_event_type(scheduled),
+    )
+
+
+def _last_segment(uri: str, path: str) -> str:
+    segment = uri.rstrip("/").rsplit("/", 1)[-1].strip()
+    if not segment:
+        raise InvalidBooking(f"{path} must end with the resource's id", field=path)
+    return segment
+
+
+def _event_type(scheduled: dict[str, Any]) -> str | None:
+    uri = optional_text(scheduled.get("event_type"), f"{_EVENT}.event_type")
+    if uri is None or not uri.strip():
+        return None
+    return _last_segment(uri, f"{_EVENT}.event_type")
+
+
+def _active_invitees(scheduled: dict[str, Any]) -> int:
+    """Invitees still attending; 0 once the meeting itself is canceled."""
+    if scheduled.get("status") == "canceled":
+        return 0
+    counter = scheduled.get("invitees_counter")
+    path = f"{_EVENT}.invitees_counter.active"
+    active = counter.get("active") if isinstance(counter, dict) else None
+    if isinstance(active, bool) or not isinstance(active, int) or active < 0:
+        raise InvalidBooking(
+            f"{path} must be a non-negative integer when {_EVENT}.status is not 'canceled'", field=path
+        )
+    return active
+
+
+def _window(scheduled: dict[str, Any]) -> tuple[int, int]:
+    for name in ("start_time", "end_time"):
+        if scheduled.get(name) is None:
+            raise InvalidBooking(f"{_EVENT}.{name} is required", field=f"{_EVENT}.{name}")
+    start = parse_instant(scheduled["start_time"], f"{_EVENT}.start_time")
+    end = parse_instant(scheduled["end_time"], f"{_EVENT}.end_time", round_up=True)
+    if end <= start:
+        raise InvalidBooking(f"{_EVENT}.end_time must be after {_EVENT}.start_time", field=f"{_EVENT}.end_time")
+    return start, end
+
+
+def normalise_question(text: str) -> str:
+    """`"  Stream Name? "` -> `"stream name"`: how questions are matched against `QUESTIONS`."""
+    return " ".join(text.split()).rstrip("?:").strip().casefold()
+
+
+def _stream(invitee: dict[str, Any]) -> StreamFields:
+    found: dict[str, tuple[object, str]] = {}
+    answers = invitee.get("questions_and_answers")
+    if answers is not None and not isinstance(answers, list):
+        raise InvalidBooking("payload.questions_and_answers must be a list", field="payload.questions_and_answers")
+    for index, item in enumerate(answers or []):
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            continue
+        attribute = QUESTIONS.get(normalise_question(item["question"]))
+        answer = item.get("answer")
+        if attribute and attribute not in found and not _blank(answer):
+            found[attribute] = (answer, f"payload.questions_and_answers[{index}].answer")
+    tracking = invitee.get("tracking")
+    if tracking is not None and not isinstance(tracking, dict):
+        raise InvalidBooking("payload.tracking must be an object", field="payload.tracking")
+    content = (tracking or {}).get("utm_content")
+    if not _blank(content):
+        found["stream_name"] = (content, "payload.tracking.utm_content")
+
+    def value(attribute: str) -> tuple[object, str]:
+        raw, path = found.get(attribute, (None, ""))
+        return (raw.strip() if isinstance(raw, str) else raw), path
+
+    def text(attribute: str) -> str | None:
+        return optional_text(*value(attribute))
+
+    def integer(attribute: str) -> int | None:
+        return optional_int(*value(attribute))
+
+    return StreamFields(
+        stream_name=text("stream_name"),
+        domain_name=text("domain_name"),
+        app_name=text("app_name"),
+        stream_type=integer("stream_type"),
+        template_id=integer("template_id"),
+        extension=text("extension"),
+        region=text("region"),
+    )
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _skipped(event: str, invitee: object) -> Booking:
+    """An event that needs no recording change; the id is whatever the shape offers ("" when none)."""
+    uri: object = None
+    if isinstance(invitee, dict):
+        scheduled = invitee.get("scheduled_event")
+        uri = scheduled.get("uri") if isinstance(scheduled, dict) else None
+        if not isinstance(uri, str):
+            uri = invitee.get("event")  # the invitee's scheduled event, on no-show payloads
+        if not isinstance(uri, str):
+            uri = invitee.get("uri")  # e.g. the routing form submission
+    booking_id = uri.rstrip("/").rsplit("/", 1)[-1].strip() if isinstance(uri, str) else ""
+    return Booking(
+        booking_id=booking_id, source="calendly", trigger=event, skip_reason=f"event {event} needs no action"
+    )

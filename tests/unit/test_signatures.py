@@ -1,0 +1,213 @@
+"""Webhook signatures: good ones pass, everything else is a SignatureError naming what is wrong."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from record_task.signatures import (
+    SignatureError,
+    sign_calcom,
+    sign_calendly,
+    sign_direct,
+    verify_calcom,
+    verify_calendly,
+    verify_direct,
+)
+
+BODY = b'{"triggerEvent":"BOOKING_CREATED","payload":{"uid":"u-1"}}'
+SECRET = "calcom-test-secret"
+NOW = 1_796_090_400
+TOLERANCE = 180
+bodies = st.binary(max_size=512)
+secrets = st.text(min_size=1, max_size=64)
+headers = st.text(max_size=100)
+
+
+def refused(check: Callable[..., None], *args: object, **kwargs: object) -> str:
+    with pytest.raises(SignatureError) as caught:
+        check(*args, **kwargs)
+    return str(caught.value)
+
+
+# -- Cal.com ----------------------------------------------------------------------------------------------------
+
+
+def test_calcom_signature_is_the_hex_hmac_of_the_raw_body() -> None:
+    expected = hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+    assert sign_calcom(BODY, SECRET) == sign_calcom(BODY.decode(), SECRET) == expected
+    verify_calcom(BODY, expected, SECRET)
+    verify_calcom(BODY, f" {expected.upper()} ", SECRET)  # hex is hex, whatever its case or padding
+
+
+@pytest.mark.parametrize(
+    ("header", "secret", "says"),
+    [
+        (None, SECRET, "X-Cal-Signature-256 header is missing"),
+        ("  ", SECRET, "X-Cal-Signature-256 header is missing"),
+        ("no-secret-provided", SECRET, "'no-secret-provided'"),
+        ("0" * 64, SECRET, "X-Cal-Signature-256 does not match the body"),
+        ("sha256=" + sign_calcom(BODY, SECRET), SECRET, "does not match"),
+        ("é" * 64, SECRET, "does not match"),
+        (sign_calcom(BODY, SECRET), None, "CALCOM_WEBHOOK_SECRET is not configured"),
+        (sign_calcom(BODY, SECRET), "", "CALCOM_WEBHOOK_SECRET is not configured"),
+        (sign_calcom(BODY, "other"), SECRET, "does not match"),
+    ],
+)
+def test_calcom_refusals(header: str | None, secret: str | None, says: str) -> None:
+    assert says in refused(verify_calcom, BODY, header, secret)
+
+
+def test_calcom_body_must_be_the_signed_bytes() -> None:
+    header = sign_calcom(BODY, SECRET)
+    assert "does not match" in refused(verify_calcom, BODY + b" ", header, SECRET)
+
+
+@given(body=bodies, secret=secrets)
+def test_calcom_round_trip(body: bytes, secret: str) -> None:
+    verify_calcom(body, sign_calcom(body, secret), secret)
+
+
+@given(body=bodies, other=bodies, secret=secrets)
+def test_calcom_signature_of_another_body_is_refused(body: bytes, other: bytes, secret: str) -> None:
+    assume(body != other)
+    with pytest.raises(SignatureError):
+        verify_calcom(body, sign_calcom(other, secret), secret)
+
+
+@given(body=bodies, header=headers)
+def test_calcom_any_other_header_is_refused(body: bytes, header: str) -> None:
+    assume(header.strip().lower() != sign_calcom(body, SECRET))
+    with pytest.raises(SignatureError):
+        verify_calcom(body, header, SECRET)
+
+
+# -- Calendly ---------------------------------------------------------------------------------------------------
+
+
+def test_calendly_signature_covers_timestamp_and_body() -> None:
+    header = sign_calendly(BODY, SECRET, NOW)
+    digest = hmac.new(SECRET.encode(), f"{NOW}.".encode() + BODY, hashlib.sha256).hexdigest()
+    assert header == f"t={NOW},v1={digest}"
+    verify_calendly(BODY, header, SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+    verify_calendly(BODY, f" v1={digest} , t={NOW} ", SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+    verify_calendly(BODY, f"t={NOW},v1={'0' * 64},v1={digest}", SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+
+
+@pytest.mark.parametrize("skew", [0, 1, TOLERANCE, -TOLERANCE])
+def test_calendly_within_tolerance_either_side(skew: int) -> None:
+    header = sign_calendly(BODY, SECRET, NOW - skew)
+    verify_calendly(BODY, header, SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+
+
+def test_calendly_stale_is_a_replay() -> None:
+    header = sign_calendly(BODY, SECRET, NOW - TOLERANCE - 1)
+    says = refused(verify_calendly, BODY, header, SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+    assert "replay" in says and "181s" in says
+
+
+def test_calendly_future_beyond_tolerance_is_refused() -> None:
+    header = sign_calendly(BODY, SECRET, NOW + TOLERANCE + 1)
+    assert "future" in refused(verify_calendly, BODY, header, SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+
+
+def test_calendly_timestamp_is_signed_so_it_cannot_be_refreshed() -> None:
+    old = sign_calendly(BODY, SECRET, NOW - 3600)
+    refreshed = old.replace(f"t={NOW - 3600}", f"t={NOW}")
+    says = refused(verify_calendly, BODY, refreshed, SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+    assert "does not match" in says
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        "garbage",
+        f"t={NOW}",
+        "v1=" + "0" * 64,
+        f"t=abc,v1={'0' * 64}",
+        f"t={NOW},t={NOW},v1={'0' * 64}",
+        f"t=-{NOW},v1={'0' * 64}",
+        f"t=１２３,v1={'0' * 64}",  # noqa: RUF001 - fullwidth digits are digits to str.isdigit, not to us
+        f"t={'9' * 5000},v1={'0' * 64}",
+        f"t={NOW};v1={'0' * 64}",
+    ],
+)
+def test_calendly_malformed_header(header: str) -> None:
+    says = refused(verify_calendly, BODY, header, SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+    assert "Calendly-Webhook-Signature is malformed" in says
+
+
+@pytest.mark.parametrize(
+    ("header", "secret", "says"),
+    [
+        (None, SECRET, "Calendly-Webhook-Signature header is missing"),
+        ("", SECRET, "Calendly-Webhook-Signature header is missing"),
+        (sign_calendly(BODY, SECRET, NOW), None, "CALENDLY_WEBHOOK_SECRET is not configured"),
+        (sign_calendly(BODY, "other", NOW), SECRET, "does not match"),
+        (sign_calendly(BODY + b"x", SECRET, NOW), SECRET, "does not match"),
+    ],
+)
+def test_calendly_refusals(header: str | None, secret: str | None, says: str) -> None:
+    assert says in refused(verify_calendly, BODY, header, secret, now=NOW, tolerance_seconds=TOLERANCE)
+
+
+@given(body=bodies, secret=secrets, t=st.integers(min_value=0, max_value=10**11), skew=st.integers(-180, 180))
+def test_calendly_round_trip(body: bytes, secret: str, t: int, skew: int) -> None:
+    verify_calendly(body, sign_calendly(body, secret, t), secret, now=t + skew, tolerance_seconds=180)
+
+
+@given(body=bodies, header=headers)
+def test_calendly_any_other_header_is_refused(body: bytes, header: str) -> None:
+    with pytest.raises(SignatureError):
+        verify_calendly(body, header, SECRET, now=NOW, tolerance_seconds=TOLERANCE)
+
+
+# -- direct -----------------------------------------------------------------------------------------------------
+
+
+def test_direct_signature_is_prefixed_hex() -> None:
+    header = sign_direct(BODY, SECRET)
+    assert header == "sha256=" + hmac.new(SECRET.encode(), BODY, hashlib.sha256).hexdigest()
+    verify_direct(BODY, header, SECRET)
+    verify_direct(BODY, header.upper().replace("SHA256=", "sha256="), SECRET)
+
+
+@pytest.mark.parametrize(
+    ("header", "secret", "says"),
+    [
+        (None, SECRET, "X-Signature-256 header is missing"),
+        ("sha256=00", SECRET, "X-Signature-256 does not match the body"),
+        (sign_direct(BODY, SECRET)[len("sha256=") :], SECRET, "X-Signature-256 is malformed"),
+        (sign_direct(BODY, "other"), SECRET, "does not match"),
+        (sign_direct(BODY, SECRET), "", "DIRECT_WEBHOOK_SECRET is not configured"),
+    ],
+)
+def test_direct_refusals(header: str | None, secret: str, says: str) -> None:
+    assert says in refused(verify_direct, BODY, header, secret)
+
+
+@given(body=bodies, secret=secrets)
+def test_direct_round_trip(body: bytes, secret: str) -> None:
+    verify_direct(body, sign_direct(body, secret), secret)
+
+
+@given(body=bodies, header=headers)
+def test_direct_any_other_header_is_refused(body: bytes, header: str) -> None:
+    assume(header.strip().lower() != sign_direct(body, SECRET))
+    with pytest.raises(SignatureError):
+        verify_direct(body, header, SECRET)
+
+
+@given(secret=st.from_regex(r"[A-Za-z0-9]{16,40}", fullmatch=True))
+def test_refusals_never_reveal_the_secret(secret: str) -> None:
+    for says in (
+        refused(verify_calcom, BODY, "0" * 64, secret),
+        refused(verify_calendly, BODY, f"t={NOW},v1=00", secret, now=NOW, tolerance_seconds=TOLERANCE),
+        refused(verify_direct, BODY, "sha256=00", secret),
+    ):
+        assert secret not in says
