@@ -26,6 +26,8 @@ from tests.lambda_events import FakeContext, scheduled_event
 from tests.local_aws import CREDENTIALS, LocalStack, moto_server
 
 DAY = 24 * 3600
+CALCOM_FIRST, CALCOM_MOVED = "qX4nT2vRbZ8hWkLm5PcD1s", "mR7pQ3sLw9YcV2nHk6JdF0"  # uids in tests/fixtures/calcom
+CALENDLY_FIRST, CALENDLY_MOVED = "0f6c1a3e-9b2d-4e7f-8a1c-3d5e7f9b1a2c", "3a5c7e9b-1d3f-4a5c-8e7a-9b1d3f5a7c9e"
 WEEKS_3 = 21 * DAY
 
 
@@ -111,6 +113,25 @@ def run_samples(handler: ModuleType) -> None:
     for name in ("http-direct-valid.json", "http-direct-invalid.json", "http-direct-cancel.json"):
         for delivery in (1, 2):
             show(f"{name} #{delivery}", handler.webhook(load(name), context))
+    say("Cal.com: created -> rescheduled -> cancelled (signed webhooks, each sent twice)")
+    for name in (
+        "http-calcom-created.json",
+        "queue-calcom-created.json",
+        "http-calcom-rescheduled.json",
+        "http-calcom-cancelled.json",
+        "http-calcom-meeting-ended.json",
+    ):
+        entry = handler.queue if name.startswith("queue") else handler.webhook
+        for delivery in (1, 2):
+            show(f"{name} #{delivery}", entry(load(name), context))
+    say("Calendly: a booking, then its reschedule pair arriving create-first (each sent twice)")
+    for name in (
+        "http-calendly-created.json",
+        "http-calendly-rescheduled-created.json",
+        "http-calendly-rescheduled-canceled.json",
+    ):
+        for delivery in (1, 2):
+            show(f"{name} #{delivery}", handler.webhook(load(name), context))
 
 
 def run_sweep(handler: ModuleType, clock: DemoClock, emulator: Any) -> None:
@@ -144,6 +165,10 @@ def check(results: list[dict[str, Any]], tasks: list[dict[str, Any]], *, swept: 
     for r in results:
         by_booking.setdefault(r["bookingId"] or "(unreadable)", []).append(r["status"])
     expected = {
+        CALCOM_FIRST: ["created", "cancelled", "skipped"],  # skipped: the MEETING_ENDED trigger
+        CALCOM_MOVED: ["created", "cancelled"],
+        CALENDLY_FIRST: ["created", "cancelled"],
+        CALENDLY_MOVED: ["created"],
         "demo-direct-1": ["created", "cancelled"],
         "demo-direct-2": ["created"],
         "demo-direct-bad": ["rejected"],
@@ -158,10 +183,20 @@ def check(results: list[dict[str, Any]], tasks: list[dict[str, Any]], *, swept: 
         problems.append("the invalid booking's rejection does not name EndTime")
     if swept:
         streams = sorted(t["StreamName"] for t in tasks)
-        if streams != sorted(["room-demo-direct-1", "room-demo-direct-2", "room-demo-direct-far"]):
-            problems.append(f"expected one task per valid booking, the emulator holds {streams}")
-        if any(t["StreamName"] == "room-demo-direct-1" and t.get("Status") != "deleted" for t in tasks):
-            problems.append("the cancelled booking still has a live task")
+        every = [
+            "room-demo-direct-1",
+            "room-demo-direct-2",
+            "room-demo-direct-far",
+            CALCOM_FIRST,
+            CALCOM_MOVED,
+            CALENDLY_FIRST,
+            CALENDLY_MOVED,
+        ]
+        if streams != sorted(every):
+            problems.append(f"expected exactly one task per valid booking, the emulator holds {streams}")
+        live = sorted(t["StreamName"] for t in tasks if t.get("Status") != "deleted")
+        if live != sorted(["room-demo-direct-2", "room-demo-direct-far", CALENDLY_MOVED]):
+            problems.append(f"cancelled bookings must have no live task; live: {live}")
     return problems
 
 

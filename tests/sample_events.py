@@ -12,9 +12,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from record_task.signatures import sign_calcom, sign_calendly
 from tests.lambda_events import direct, http_event, scheduled_event, sqs_event, sqs_record
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 HOUR = 3600
 DAY = 24 * HOUR
 CALCOM_SECRET = "calcom-test-secret"
@@ -41,9 +43,41 @@ def direct_bookings(now: int) -> dict[str, dict[str, Any]]:
     }
 
 
+def _fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+
+
+def calcom(name: str, start: int) -> dict[str, Any]:
+    """A published-shape Cal.com body moved to a window starting at `start`."""
+    body = _fixture(f"calcom/{name}.json")
+    body["payload"]["startTime"] = _iso(start, "Z")
+    body["payload"]["endTime"] = _iso(start + HOUR, "Z")
+    return body
+
+
+def calendly(name: str, start: int) -> dict[str, Any]:
+    """A published-shape Calendly body moved to a window starting at `start`."""
+    body = _fixture(f"calendly/{name}.json")
+    body["payload"]["scheduled_event"]["start_time"] = _iso(start, ".000000Z")
+    body["payload"]["scheduled_event"]["end_time"] = _iso(start + HOUR, ".000000Z")
+    return body
+
+
+def signed_calcom(body: dict[str, Any]) -> dict[str, Any]:
+    text = json.dumps(body)
+    return http_event("/webhooks/calcom", text, {"X-Cal-Signature-256": sign_calcom(text, CALCOM_SECRET)})
+
+
+def signed_calendly(body: dict[str, Any], now: int) -> dict[str, Any]:
+    text = json.dumps(body)
+    header = sign_calendly(text, CALENDLY_SECRET, now)
+    return http_event("/webhooks/calendly", text, {"Calendly-Webhook-Signature": header})
+
+
 def build(now: int) -> dict[str, dict[str, Any]]:
     """Every sample event by file name."""
     bookings = direct_bookings(now)
+    soon = _next_hour(now) + 2 * HOUR
     events: dict[str, dict[str, Any]] = {
         "queue-direct-valid.json": sqs_event(
             sqs_record(bookings["valid-1"], message_id="11111111-1111-1111-1111-111111111111"),
@@ -56,9 +90,23 @@ def build(now: int) -> dict[str, dict[str, Any]]:
         "queue-direct-far.json": sqs_event(
             sqs_record(bookings["far"], message_id="55555555-5555-5555-5555-555555555555")
         ),
+        "queue-calcom-created.json": sqs_event(
+            sqs_record(
+                calcom("booking_created", soon), message_id="66666666-6666-6666-6666-666666666666", source="calcom"
+            )
+        ),
         "http-direct-valid.json": http_event("/bookings", json.dumps(bookings["valid-1"])),
         "http-direct-invalid.json": http_event("/bookings", json.dumps(bookings["invalid"])),
         "http-direct-cancel.json": http_event("/bookings", json.dumps(bookings["cancel"])),
+        "http-calcom-created.json": signed_calcom(calcom("booking_created", soon)),
+        "http-calcom-rescheduled.json": signed_calcom(calcom("booking_rescheduled", soon + 3 * HOUR)),
+        "http-calcom-cancelled.json": signed_calcom(calcom("booking_cancelled", soon + 3 * HOUR)),
+        "http-calcom-meeting-ended.json": signed_calcom(_fixture("calcom/meeting_ended.json")),
+        "http-calendly-created.json": signed_calendly(calendly("invitee_created", soon), now),
+        "http-calendly-rescheduled-created.json": signed_calendly(
+            calendly("rescheduled_invitee_created", soon + 3 * HOUR), now
+        ),
+        "http-calendly-rescheduled-canceled.json": signed_calendly(calendly("rescheduled_invitee_canceled", soon), now),
         "schedule-sweep.json": scheduled_event(now),
     }
     return events
