@@ -18,6 +18,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.booking import Source
@@ -62,6 +63,8 @@ class Webhook:
 
         @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
         def unexpected(exc: Exception) -> Response[str]:
+            if isinstance(exc, ServiceError):  # the resolver's own 404/405
+                return _error(exc.status_code, ErrorInfo("NotFound", str(exc.msg)))
             logger.exception("unexpected error")
             return _error(500, ErrorInfo("InternalError", "unexpected error; the booking was not processed"))
 

@@ -27,8 +27,13 @@ DAY = 24 * 3600
 
 
 def cold_imports(runs: int) -> dict[str, float]:
-    env = {**os.environ, **CREDENTIALS, "POWERTOOLS_TRACE_DISABLED": "1", "TENCENTCLOUD_SECRET_ID": "x",
-           "TENCENTCLOUD_SECRET_KEY": "y"}  # fmt: skip
+    env = {
+        **os.environ,
+        **CREDENTIALS,
+        "POWERTOOLS_TRACE_DISABLED": "1",
+        "TENCENTCLOUD_SECRET_ID": "x",
+        "TENCENTCLOUD_SECRET_KEY": "y",
+    }
     statements = {
         "python -c pass": "pass",
         "import boto3": "import boto3",
@@ -50,9 +55,17 @@ def batch_of_ten(latency: float, batches: int) -> list[float]:
     timings = []
     with moto_server() as endpoint, start_emulator() as emulator:
         stack = LocalStack(endpoint=endpoint).create()
-        os.environ.update({**stack.env(), **EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint,
-                           "DEFAULT_DOMAIN_NAME": "bench.push", "POWERTOOLS_TRACE_DISABLED": "1",
-                           "POWERTOOLS_LOG_LEVEL": "ERROR", "POWERTOOLS_METRICS_DISABLED": "1"})  # fmt: skip
+        os.environ.update(
+            {
+                **stack.env(),
+                **EMULATOR_KEYS,
+                "LIVE_ENDPOINT": emulator.endpoint,
+                "DEFAULT_DOMAIN_NAME": "bench.push",
+                "POWERTOOLS_TRACE_DISABLED": "1",
+                "POWERTOOLS_LOG_LEVEL": "ERROR",
+                "POWERTOOLS_METRICS_DISABLED": "1",
+            }
+        )
         handler = importlib.import_module("handler")
         emulator.set_latency(latency)
         now = int(time.time())
@@ -80,8 +93,10 @@ def sweep(count: int) -> tuple[float, dict[str, object]]:
     with moto_server() as endpoint, start_emulator(now=clock) as emulator:
         stack = LocalStack(endpoint=endpoint).create()
         os.environ.update({**stack.env(), "POWERTOOLS_LOG_LEVEL": "ERROR"})
-        app = build_app({**stack.env(), **EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint,
-                         "DEFAULT_DOMAIN_NAME": "bench.push"}, clock=clock)  # fmt: skip
+        app = build_app(
+            {**stack.env(), **EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint, "DEFAULT_DOMAIN_NAME": "bench.push"},
+            clock=clock,
+        )
         start = int(clock.now) + 21 * DAY
         from record_task.booking import Booking, StreamFields
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 
 from tests.local_aws import CREDENTIALS, LocalStack, moto_server
 
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the moto server's access log
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RecordTaskTests")
 for _name, _value in CREDENTIALS.items():
@@ -68,12 +70,16 @@ def app_factory(stack: LocalStack, emulator: Any, clock: Clock) -> Callable[...,
 
     def make(**overrides: str) -> Any:
         env = {
-            **stack.env(), **EMULATOR_KEYS,
-            "LIVE_ENDPOINT": emulator.endpoint, "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
-            "LIVE_RETRY_BUDGET_SECONDS": "2", "CLAIM_LEASE_SECONDS": "60",
-            "CALCOM_WEBHOOK_SECRET": "calcom-test-secret", "CALENDLY_WEBHOOK_SECRET": "calendly-test-secret",
+            **stack.env(),
+            **EMULATOR_KEYS,
+            "LIVE_ENDPOINT": emulator.endpoint,
+            "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
+            "LIVE_RETRY_BUDGET_SECONDS": "2",
+            "CLAIM_LEASE_SECONDS": "60",
+            "CALCOM_WEBHOOK_SECRET": "calcom-test-secret",
+            "CALENDLY_WEBHOOK_SECRET": "calendly-test-secret",
             **overrides,
-        }  # fmt: skip
+        }
         return build_app(env, clock=clock)
 
     return make

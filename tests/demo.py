@@ -64,12 +64,16 @@ def main() -> int:
     with ExitStack() as running:
         endpoint = running.enter_context(moto_server())
         stack = LocalStack(endpoint=endpoint).create()
-        env = {**CREDENTIALS, **stack.env(), "DEFAULT_DOMAIN_NAME": os.environ.get("DEFAULT_DOMAIN_NAME",
-                                                                                    "5000.live.push.com"),
-               "CALCOM_WEBHOOK_SECRET": sample_events.CALCOM_SECRET,
-               "CALENDLY_WEBHOOK_SECRET": sample_events.CALENDLY_SECRET,
-               "POWERTOOLS_TRACE_DISABLED": "1", "POWERTOOLS_LOG_LEVEL": "WARNING",
-               "POWERTOOLS_METRICS_DISABLED": "1"}  # fmt: skip
+        env = {
+            **CREDENTIALS,
+            **stack.env(),
+            "DEFAULT_DOMAIN_NAME": os.environ.get("DEFAULT_DOMAIN_NAME", "5000.live.push.com"),
+            "CALCOM_WEBHOOK_SECRET": sample_events.CALCOM_SECRET,
+            "CALENDLY_WEBHOOK_SECRET": sample_events.CALENDLY_SECRET,
+            "POWERTOOLS_TRACE_DISABLED": "1",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_METRICS_DISABLED": "1",
+        }
         emulator = None
         if not real_api:
             from tests.emulator import start_emulator

@@ -40,15 +40,17 @@ def sqs_record(
         "receiptHandle": "handle",
         "body": text,
         "attributes": {
-            "ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1764000000000",
-            "SenderId": "AIDAEXAMPLE", "ApproximateFirstReceiveTimestamp": "1764000000000",
+            "ApproximateReceiveCount": str(receive_count),
+            "SentTimestamp": "1764000000000",
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": "1764000000000",
         },
         "messageAttributes": attributes,
         "md5OfBody": "0" * 32,
         "eventSource": "aws:sqs",
         "eventSourceARN": QUEUE_ARN,
         "awsRegion": "us-east-1",
-    }  # fmt: skip
+    }
 
 
 def sqs_event(*records: dict[str, Any]) -> dict[str, Any]:
@@ -69,36 +71,69 @@ def http_event(
     now = datetime.now(tz=UTC)
     if version == "2.0":
         return {
-            "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
+            "version": "2.0",
+            "routeKey": f"{method} {path}",
+            "rawPath": path,
+            "rawQueryString": "",
             "headers": {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}},
             "requestContext": {
-                "accountId": "123456789012", "apiId": "api", "domainName": "api.example.com", "domainPrefix": "api",
-                "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                         "userAgent": "test"},
-                "requestId": str(uuid.uuid4()), "routeKey": f"{method} {path}", "stage": "$default",
-                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"), "timeEpoch": int(now.timestamp() * 1000),
+                "accountId": "123456789012",
+                "apiId": "api",
+                "domainName": "api.example.com",
+                "domainPrefix": "api",
+                "http": {
+                    "method": method,
+                    "path": path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": "test",
+                },
+                "requestId": str(uuid.uuid4()),
+                "routeKey": f"{method} {path}",
+                "stage": "$default",
+                "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "timeEpoch": int(now.timestamp() * 1000),
             },
-            "body": text, "isBase64Encoded": base64_body,
-        }  # fmt: skip
+            "body": text,
+            "isBase64Encoded": base64_body,
+        }
     return {
-        "resource": path, "path": path, "httpMethod": method,
+        "resource": path,
+        "path": path,
+        "httpMethod": method,
         "headers": {"Content-Type": "application/json", **(headers or {})},
-        "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
-        "pathParameters": None, "stageVariables": None,
-        "requestContext": {"accountId": "123456789012", "apiId": "api", "resourcePath": path, "httpMethod": method,
-                           "path": f"/dev{path}", "stage": "dev", "requestId": str(uuid.uuid4()),
-                           "identity": {"sourceIp": "127.0.0.1"}},
-        "body": text, "isBase64Encoded": base64_body,
-    }  # fmt: skip
+        "multiValueHeaders": {},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api",
+            "resourcePath": path,
+            "httpMethod": method,
+            "path": f"/dev{path}",
+            "stage": "dev",
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "127.0.0.1"},
+        },
+        "body": text,
+        "isBase64Encoded": base64_body,
+    }
 
 
 def scheduled_event(epoch: int) -> dict[str, Any]:
     return {
-        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
-        "account": "123456789012", "time": datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/record-task-sweep"],
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": "us-east-1",
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/record-task-sweep"],
         "detail": {},
-    }  # fmt: skip
+    }
 
 
 def direct(booking_id: str, start: int | str, end: int | str, **values: Any) -> dict[str, Any]:

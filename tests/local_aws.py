@@ -52,9 +52,12 @@ class LocalStack:
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = boto3.client(
-                service, endpoint_url=self.endpoint, region_name=REGION,
-                aws_access_key_id="testing", aws_secret_access_key="testing",
-            )  # fmt: skip
+                service,
+                endpoint_url=self.endpoint,
+                region_name=REGION,
+                aws_access_key_id="testing",
+                aws_secret_access_key="testing",
+            )
         return self._clients[service]
 
     def env(self) -> dict[str, str]:
@@ -81,28 +84,35 @@ class LocalStack:
         reader_arn = sqs.get_queue_attributes(QueueUrl=self.results_queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
-        sns.subscribe(TopicArn=self.topic_arn, Protocol="sqs", Endpoint=reader_arn,
-                      Attributes={"RawMessageDelivery": "true"})  # fmt: skip
+        sns.subscribe(
+            TopicArn=self.topic_arn, Protocol="sqs", Endpoint=reader_arn, Attributes={"RawMessageDelivery": "true"}
+        )
         dynamodb.create_table(
-            TableName=self.idempotency_table, BillingMode="PAY_PER_REQUEST",
+            TableName=self.idempotency_table,
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )  # fmt: skip
+        )
         dynamodb.create_table(
-            TableName=self.bookings_table, BillingMode="PAY_PER_REQUEST",
+            TableName=self.bookings_table,
+            BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
                 {"AttributeName": "pk", "AttributeType": "S"},
                 {"AttributeName": "dueShard", "AttributeType": "S"},
                 {"AttributeName": "dueAt", "AttributeType": "N"},
             ],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            GlobalSecondaryIndexes=[{
-                "IndexName": "due-index",
-                "KeySchema": [{"AttributeName": "dueShard", "KeyType": "HASH"},
-                              {"AttributeName": "dueAt", "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"},
-            }],
-        )  # fmt: skip
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "due-index",
+                    "KeySchema": [
+                        {"AttributeName": "dueShard", "KeyType": "HASH"},
+                        {"AttributeName": "dueAt", "KeyType": "RANGE"},
+                    ],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+        )
         return self
 
     def results(self) -> list[dict[str, Any]]:

@@ -157,7 +157,7 @@ def test_permanent_refusal_is_failed_and_not_retried(
 
 @pytest.mark.parametrize(
     ("offset", "status", "operation"),
-    [(-30 * 60, "cancelled", "deleted"), (90 * 60, "cancelled", "stopped"), (3 * HOUR, "skipped", None)],
+    [(-30 * 60, "cancelled", "deleted"), (30 * 60, "cancelled", "stopped"), (2 * HOUR, "skipped", None)],
     ids=["before", "during", "after"],
 )
 def test_cancel_before_during_after_the_window(

@@ -1,0 +1,33 @@
+"""`python -m tests.emulator --port 9000`: run the emulator in the foreground for other processes.
+
+Control it over HTTP: GET /_emulator/tasks, GET /_emulator/calls, POST /_emulator/clock {"now": epoch|null},
+POST /_emulator/inject {"action", "code", "times"}, POST /_emulator/latency {"seconds"},
+POST /_emulator/drop {"action", "times"}, POST /_emulator/reset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from tests.emulator.server import start_emulator
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9000)
+    parser.add_argument("--secret-id", default="AKIDEMULATOR")
+    parser.add_argument("--secret-key", default="emulator-secret-key")
+    args = parser.parse_args()
+    emulator = start_emulator(secret_id=args.secret_id, secret_key=args.secret_key, host=args.host, port=args.port)
+    print(f"Tencent Live API emulator on {emulator.endpoint} (SecretId {args.secret_id}); Ctrl-C stops it", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
