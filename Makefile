@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY_OK  := $(VENV)/.installed
 NODE_OK := node_modules/.installed
 
-.PHONY: setup lint unit test demo bench package events clean
+.PHONY: setup lint unit test demo bench package events stack clean
 
 setup: $(PY_OK) $(NODE_OK)
 
@@ -39,9 +39,14 @@ demo: setup
 bench: setup
 	$(BIN)/python -m tests.bench
 
+# Builds the deployment zip offline (npx osls package --stage dev) and checks size, contents and cfn-lint.
 package: setup
-	npx osls package --stage dev
-	$(BIN)/python scripts/check_package.py
+	$(BIN)/pytest tests/e2e/test_package.py -s
+
+# A long-running local stack (moto server on :5000, Tencent emulator on :9000) for
+# `npx osls invoke local --stage local -f queue -p events/<file>.json`; Ctrl-C stops it.
+stack: $(PY_OK)
+	$(BIN)/python -m tests.local_stack
 
 clean:
 	rm -rf $(VENV) node_modules .serverless .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
