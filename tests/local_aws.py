@@ -8,6 +8,7 @@ them over real HTTP exactly as it would to AWS.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import urllib.request
 from collections.abc import Iterator
@@ -141,6 +142,7 @@ class LocalStack:
 def moto_server(port: int | None = None) -> Iterator[str]:
     """A moto server on 127.0.0.1; yields its endpoint URL."""
     port = port or free_port()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:
