@@ -8,6 +8,7 @@ Defaults, routing and API rules are applied later, by the plan.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from typing import Any, Literal
@@ -80,6 +81,18 @@ class Booking:
                 values["stream"] = StreamFields(**{**asdict(stream), name: int(getattr(stream, name))})
                 stream = values["stream"]
         return cls(**values)
+
+
+def stream_fields_from(lookup: Callable[[str], tuple[object, str]]) -> StreamFields:
+    """Typed stream values from a source's lookup: attribute name -> (raw value, path for errors)."""
+    values: dict[str, Any] = {}
+    for item in fields(StreamFields):
+        raw, path = lookup(item.name)
+        if isinstance(raw, str):
+            raw = raw.strip()
+        read = optional_int if item.name in ("stream_type", "template_id") else optional_text
+        values[item.name] = read(raw, path)
+    return StreamFields(**values)
 
 
 def parse_instant(value: object, field_name: str, *, round_up: bool = False) -> int:

@@ -26,9 +26,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from record_task.booking import Booking, StreamFields, optional_int, optional_text, parse_instant, require_text
+from record_task.booking import (
+    Booking,
+    StreamFields,
+    optional_text,
+    parse_instant,
+    require_text,
+    stream_fields_from,
+)
 from record_task.errors import InvalidBooking
 
+# Stream attribute -> the metadata / responses key read for it.
+STREAM_KEYS = {
+    "stream_name": "streamName",
+    "domain_name": "domainName",
+    "app_name": "appName",
+    "stream_type": "streamType",
+    "template_id": "templateId",
+    "extension": "extension",
+    "region": "region",
+}
 CREATED = "BOOKING_CREATED"
 RESCHEDULED = "BOOKING_RESCHEDULED"
 CANCELLED = "BOOKING_CANCELLED"
@@ -88,29 +105,14 @@ def _stream(data: dict[str, Any]) -> StreamFields:
     metadata = _object(data.get("metadata"), "payload.metadata")
     responses = _object(data.get("responses"), "payload.responses")
 
-    def pick(key: str) -> tuple[object, str]:
+    def pick(attribute: str) -> tuple[object, str]:
+        key = STREAM_KEYS[attribute]
         value, path = metadata.get(key), f"payload.metadata.{key}"
         if _blank(value):
             value, path = _answer(responses.get(key), f"payload.responses.{key}")
-        if _blank(value):
-            return None, path
-        return (value.strip() if isinstance(value, str) else value), path
+        return (None if _blank(value) else value), path
 
-    def text(key: str) -> str | None:
-        return optional_text(*pick(key))
-
-    def integer(key: str) -> int | None:
-        return optional_int(*pick(key))
-
-    return StreamFields(
-        stream_name=text("streamName"),
-        domain_name=text("domainName"),
-        app_name=text("appName"),
-        stream_type=integer("streamType"),
-        template_id=integer("templateId"),
-        extension=text("extension"),
-        region=text("region"),
-    )
+    return stream_fields_from(pick)
 
 
 def _answer(response: object, path: str) -> tuple[object, str]:

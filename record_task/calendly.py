@@ -35,7 +35,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from record_task.booking import Booking, StreamFields, optional_int, optional_text, parse_instant, require_text
+from record_task.booking import (
+    Booking,
+    StreamFields,
+    optional_text,
+    parse_instant,
+    require_text,
+    stream_fields_from,
+)
 from record_task.errors import InvalidBooking
 
 CREATED = "invitee.created"
@@ -162,25 +169,7 @@ def _stream(invitee: dict[str, Any]) -> StreamFields:
     if not _blank(content):
         found["stream_name"] = (content, "payload.tracking.utm_content")
 
-    def value(attribute: str) -> tuple[object, str]:
-        raw, path = found.get(attribute, (None, ""))
-        return (raw.strip() if isinstance(raw, str) else raw), path
-
-    def text(attribute: str) -> str | None:
-        return optional_text(*value(attribute))
-
-    def integer(attribute: str) -> int | None:
-        return optional_int(*value(attribute))
-
-    return StreamFields(
-        stream_name=text("stream_name"),
-        domain_name=text("domain_name"),
-        app_name=text("app_name"),
-        stream_type=integer("stream_type"),
-        template_id=integer("template_id"),
-        extension=text("extension"),
-        region=text("region"),
-    )
+    return stream_fields_from(lambda attribute: found.get(attribute, (None, "")))
 
 
 def _blank(value: object) -> bool:
