@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,22 +56,32 @@ class TaskInfo:
 
 
 class RateLimiter:
-    """Spaces calls evenly at `rate` per second across every thread of the process."""
+    """At most `rate` calls in any rolling second, across every thread of the process.
+
+    The API counts calls per second, so a burst up to the limit is fine (a batch of 10 costs one
+    round trip) and only the call that would exceed it waits for the oldest to age out. A small
+    margin on the window absorbs network jitter between granting a call and its arrival.
+    """
 
     def __init__(
         self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
     ) -> None:
-        self._interval = 1.0 / rate
+        self._limit = max(1, int(rate))
+        self._window = self._limit / rate + 0.05
         self._clock = clock
         self._sleep = sleep
-        self._next = 0.0
+        self._granted: deque[float] = deque()
         self._lock = threading.Lock()
 
     def acquire(self) -> None:
         with self._lock:
             now = self._clock()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
+            while self._granted and self._granted[0] <= now - self._window:
+                self._granted.popleft()
+            slot = now
+            if len(self._granted) >= self._limit:
+                slot = max(now, self._granted[-self._limit] + self._window)
+            self._granted.append(slot)
         if slot > now:
             self._sleep(slot - now)
 

@@ -335,7 +335,7 @@ class BookingService:
 
     # -- the sweep -----------------------------------------------------------------------------------
 
-    def sweep(self, now: int, time_left: Callable[[], float], workers: int = 8) -> SweepSummary:
+    def sweep(self, now: int, time_left: Callable[[], float], workers: int = 16) -> SweepSummary:
         """Create the tasks of every deferred booking now within the horizon.
 
         What fails transiently, or is not reached before `time_left` runs low, stays due.

@@ -16,14 +16,40 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import EMULATOR_KEYS
 from tests.lambda_events import FakeContext, direct, sqs_event, sqs_record
-from tests.local_aws import CREDENTIALS, LocalStack, moto_server
+from tests.local_aws import CREDENTIALS, LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 24 * 3600
+
+
+@contextmanager
+def separate_moto_server() -> Iterator[str]:
+    """moto in its own process, as AWS would be: the function's threads do not share its GIL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def cold_imports(runs: int) -> dict[str, float]:
@@ -38,6 +64,9 @@ def cold_imports(runs: int) -> dict[str, float]:
         "python -c pass": "pass",
         "import boto3": "import boto3",
         "import record_task.live": "import record_task.live",
+        "adapter + SDK CommonClient (used)": "import record_task.live; from tencentcloud.common import common_client",
+        "adapter + SDK LiveClient (not used)": "import record_task.live; "
+        "from tencentcloud.live.v20180801 import live_client",
         "import handler (everything built)": "import handler",
     }
     samples: dict[str, list[float]] = {name: [] for name in statements}
@@ -49,12 +78,12 @@ def cold_imports(runs: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def batch_of_ten(latency: float, batches: int) -> list[float]:
+def batch_of_ten(endpoint: str, latency: float, batches: int) -> list[float]:
     from tests.emulator import start_emulator
 
     timings = []
-    with moto_server() as endpoint, start_emulator() as emulator:
-        stack = LocalStack(endpoint=endpoint).create()
+    with start_emulator() as emulator:
+        stack = LocalStack(endpoint=endpoint).reset()
         os.environ.update(
             {
                 **stack.env(),
@@ -66,11 +95,11 @@ def batch_of_ten(latency: float, batches: int) -> list[float]:
                 "POWERTOOLS_METRICS_DISABLED": "1",
             }
         )
-        handler = importlib.import_module("handler")
+        handler = importlib.reload(importlib.import_module("handler"))  # built against this emulator
         emulator.set_latency(latency)
         now = int(time.time())
         for batch in range(batches):
-            records = [sqs_record(direct(f"bench-{batch}-{n}", now + 3600, now + 7200)) for n in range(10)]
+            records = [sqs_record(direct(f"bench-{latency}-{batch}-{n}", now + 3600, now + 7200)) for n in range(10)]
             started = time.perf_counter()
             response = handler.queue(sqs_event(*records), FakeContext())
             timings.append(time.perf_counter() - started)
@@ -79,7 +108,7 @@ def batch_of_ten(latency: float, batches: int) -> list[float]:
     return timings
 
 
-def sweep(count: int) -> tuple[float, dict[str, object]]:
+def sweep(endpoint: str, count: int) -> tuple[float, dict[str, object]]:
     from record_task.app import build_app
     from tests.emulator import start_emulator
 
@@ -90,8 +119,8 @@ def sweep(count: int) -> tuple[float, dict[str, object]]:
             return self.now
 
     clock = Clock()
-    with moto_server() as endpoint, start_emulator(now=clock) as emulator:
-        stack = LocalStack(endpoint=endpoint).create()
+    with start_emulator(now=clock) as emulator:
+        stack = LocalStack(endpoint=endpoint).reset()
         os.environ.update({**stack.env(), "POWERTOOLS_LOG_LEVEL": "ERROR"})
         app = build_app(
             {**stack.env(), **EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint, "DEFAULT_DOMAIN_NAME": "bench.push"},
@@ -127,14 +156,21 @@ def main() -> None:
     for name, ms in cold_imports(args.import_runs).items():
         print(f"  {name:<36} {ms:7.0f}")
 
-    timings = batch_of_ten(latency=0.1, batches=5)
+    with separate_moto_server() as endpoint:
+        baseline = batch_of_ten(endpoint, latency=0.0, batches=5)
+        timings = batch_of_ten(endpoint, latency=0.1, batches=5)
+        elapsed, summary = sweep(endpoint, args.sweep)
+    print(
+        "SQS batch of 10 at 0 ms emulator latency (s): "
+        + ", ".join(f"{t:.2f}" for t in baseline)
+        + f"  median {statistics.median(baseline):.2f}"
+    )
     print(
         "SQS batch of 10 at 100 ms emulator latency (s): "
         + ", ".join(f"{t:.2f}" for t in timings)
         + f"  median {statistics.median(timings):.2f}"
     )
 
-    elapsed, summary = sweep(args.sweep)
     print(
         f"sweep of {args.sweep} due bookings at the emulator's 20 req/s: {elapsed:.1f} s "
         f"({args.sweep / elapsed:.1f} tasks/s) {json.dumps({k: v for k, v in summary.items() if k != 'bookingIds'})}"

@@ -171,13 +171,16 @@ def test_client_side_rate_limit_keeps_under_the_api_limit(live_emulator: Emulato
     assert len(live_emulator.tasks) == 25 and creates(live_emulator) == 25
 
 
-def test_rate_limiter_spaces_calls() -> None:
+def test_rate_limiter_allows_a_burst_then_waits_for_the_window() -> None:
     now = [0.0]
     waits: list[float] = []
-    limiter = RateLimiter(20, clock=lambda: now[0], sleep=waits.append)
-    for _ in range(3):
+    limiter = RateLimiter(3, clock=lambda: now[0], sleep=waits.append)
+    for _ in range(5):
         limiter.acquire()
-    assert waits == pytest.approx([0.05, 0.10])
+    assert waits == pytest.approx([1.05, 1.05])  # three at once, then each waits for a slot to age out
+    now[0] = 10.0
+    limiter.acquire()
+    assert len(waits) == 2
 
 
 def test_timeout_then_success_does_not_create_twice(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
