@@ -29,7 +29,7 @@ from record_task.errors import InvalidBooking, RecordTaskError, TransientFailure
 from record_task.service import BookingService
 from record_task.sources import booking_id_hint, parse_booking, parse_json_body
 
-logger = Logger(child=True)
+logger = Logger(service="record-task", child=True)
 BATCH_WORKERS = 10  # SQS delivers at most 10 records per batch: one thread each
 
 
@@ -51,6 +51,13 @@ class QueueConsumer:
 
     def handle_record(self, record: SQSRecord) -> str:
         """One record: returns its result status, or raises to have SQS deliver it again."""
+        logger.thread_safe_append_keys(message_id=record.message_id)  # on every line this thread logs
+        try:
+            return self._handle(record)
+        finally:
+            logger.thread_safe_clear_keys()
+
+    def _handle(self, record: SQSRecord) -> str:
         now = int(self._clock())
         booking: Booking | None = None
         source: str | None = None
@@ -62,21 +69,21 @@ class QueueConsumer:
         except InvalidBooking as exc:
             digest = hashlib.sha256((record.body or "").encode()).hexdigest()
             self._service.reject(exc, digest, now, source, booking_id_hint(record.body or ""))
-            logger.info("message rejected", extra={"message_id": record.message_id, "field": exc.field})
+            logger.info("message rejected", extra={"field": exc.field})
             return "rejected"
-        log = {"message_id": record.message_id, "booking_id": booking.booking_id, "source": booking.source}
+        logger.thread_safe_append_keys(booking_id=booking.booking_id, source=booking.source)
         try:
             outcome = self._service.handle(booking, now)
         except Exception as exc:
             error = exc if isinstance(exc, RecordTaskError) else TransientFailure(f"unexpected error: {exc!r}")
             if not isinstance(exc, RecordTaskError):
-                logger.exception("unexpected error", extra=log)
+                logger.exception("unexpected error")
             deliveries = int(record.attributes.approximate_receive_count or 1)
             if deliveries >= self._settings.max_receive_count:
-                logger.error("last delivery failed; moving to the dead-letter queue", extra=log)
+                logger.error("last delivery failed; moving to the dead-letter queue")
                 self._service.give_up(booking, error, now, booking.source)
             else:
-                logger.warning("transient failure; SQS will redeliver", extra={**log, "error": error.code})
+                logger.warning("transient failure; SQS will redeliver", extra={"error": error.code})
             raise
-        logger.info("booking handled", extra={**log, "status": outcome.primary.status, "duplicate": outcome.duplicate})
+        logger.info("booking handled", extra={"status": outcome.primary.status, "duplicate": outcome.duplicate})
         return outcome.primary.status

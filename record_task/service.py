@@ -31,7 +31,7 @@ from record_task.results import Result, ResultPublisher, TaskRecord
 if TYPE_CHECKING:
     from record_task.live import LiveApi
 
-logger = Logger(child=True)
+logger = Logger(service="record-task", child=True)
 
 Once = Callable[[str, Callable[[], dict[str, Any]]], tuple[dict[str, Any], bool]]
 

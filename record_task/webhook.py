@@ -28,7 +28,7 @@ from record_task.service import BookingService, Outcome
 from record_task.signatures import SignatureError, verify_calcom, verify_calendly, verify_direct
 from record_task.sources import booking_id_hint, parse_booking, parse_json_body
 
-logger = Logger(child=True)
+logger = Logger(service="record-task", child=True)
 MAX_BODY_BYTES = 256 * 1024
 RETRY_AFTER_SECONDS = 30
 ROUTES: dict[str, Source] = {"/bookings": "direct", "/webhooks/calcom": "calcom", "/webhooks/calendly": "calendly"}
@@ -91,6 +91,7 @@ class Webhook:
         try:
             try:
                 booking = parse_booking(parse_json_body(raw), source)
+                logger.append_keys(booking_id=booking.booking_id, source=source)
             except InvalidBooking as exc:
                 digest = hashlib.sha256(raw).hexdigest()
                 return _respond(self._service.reject(exc, digest, now, source, booking_id_hint(raw)))

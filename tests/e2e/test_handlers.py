@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
+import io
 import json
+import logging
 import time
 from collections.abc import Callable
 from types import ModuleType
@@ -226,3 +228,33 @@ def test_sweep_uses_the_scheduled_time(handler: ModuleType, stack: LocalStack, e
     assert (summary["due"], summary["created"]) == (1, 1)
     assert [r["status"] for r in stack.results()] == ["deferred", "created"]
     assert len(emulator.tasks) == 1
+
+
+# -- observability ----------------------------------------------------------------------------------------------
+
+
+def test_log_lines_carry_the_ids_and_never_a_secret(load_handler: Callable[..., ModuleType]) -> None:
+    handler = load_handler(DIRECT_WEBHOOK_SECRET="super-secret-direct", CALCOM_WEBHOOK_SECRET="super-secret-calcom")
+    captured = io.StringIO()
+    sink = logging.StreamHandler(captured)  # the Lambda log stream, with the function's own JSON formatter
+    sink.setFormatter(handler.logger.registered_formatter)
+    root = logging.getLogger("record-task")
+    root.addHandler(sink)
+    previous = root.level
+    root.setLevel(logging.INFO)
+    try:
+        t = now()
+        record = sqs_record(direct("b-log", t + HOUR, t + 2 * HOUR), message_id="m-log")
+        handler.queue(sqs_event(record), FakeContext())
+        handler.webhook(http_event("/bookings", "{}", {"X-Signature-256": "sha256=00"}), FakeContext())
+        handler.webhook(http_event("/webhooks/calcom", "{}", {"X-Cal-Signature-256": "00"}), FakeContext())
+    finally:
+        root.removeHandler(sink)
+        root.setLevel(previous)
+    output = captured.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    booking_lines = [line for line in lines if line.get("booking_id") == "b-log"]
+    assert len(booking_lines) >= 2 and all(line.get("message_id") == "m-log" for line in booking_lines)
+    assert any(line["message"] == "signature refused" for line in lines)
+    for secret in ("super-secret-direct", "super-secret-calcom", "emulator-secret-key"):
+        assert secret not in output
