@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import importlib
 import json
 import time
 from types import ModuleType
@@ -13,29 +12,12 @@ import pytest
 
 from record_task.signatures import sign_calcom, sign_calendly
 from tests import sample_events
-from tests.conftest import EMULATOR_KEYS
+from tests.e2e.conftest import WEBHOOK_SECRETS as SECRETS
 from tests.lambda_events import FakeContext, http_event, scheduled_event, sqs_event, sqs_record
 from tests.local_aws import LocalStack
 
 HOUR = 3600
 DAY = 24 * HOUR
-SECRETS = {"CALCOM_WEBHOOK_SECRET": "calcom-test-secret", "CALENDLY_WEBHOOK_SECRET": "calendly-test-secret"}
-
-
-@pytest.fixture
-def handler(stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    values = {
-        **EMULATOR_KEYS,
-        **SECRETS,
-        "LIVE_ENDPOINT": emulator.endpoint,
-        "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
-        "LIVE_RETRY_BUDGET_SECONDS": "1",
-    }
-    for name, value in values.items():
-        monkeypatch.setenv(name, value)
-    import handler as module
-
-    return importlib.reload(module)
 
 
 def soon() -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import io
 import json
 import logging
@@ -13,39 +12,13 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-import pytest
-
 from record_task.booking import Booking
-from tests.conftest import EMULATOR_KEYS, Clock
+from tests.conftest import Clock
 from tests.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
 from tests.local_aws import LocalStack
 
 HOUR = 3600
 DAY = 24 * HOUR
-
-
-@pytest.fixture
-def load_handler(stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
-    def load(**env: str) -> ModuleType:
-        values = {
-            **EMULATOR_KEYS,
-            "LIVE_ENDPOINT": emulator.endpoint,
-            "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
-            "LIVE_RETRY_BUDGET_SECONDS": "1",
-            **env,
-        }
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        import handler
-
-        return importlib.reload(handler)
-
-    return load
-
-
-@pytest.fixture
-def handler(load_handler: Callable[..., ModuleType]) -> ModuleType:
-    return load_handler()
 
 
 def now() -> int:
