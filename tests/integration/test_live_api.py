@@ -146,13 +146,20 @@ def test_real_throttling_from_many_threads_then_success(live_emulator: Emulator)
         retry_budget_seconds=10,
         rate_per_second=1000,
     )
-    threads = [threading.Thread(target=api.create_record_task, args=(request(600 + n),)) for n in range(30)]
+    start = threading.Barrier(40)
+
+    def create(offset: int) -> None:
+        api._client("ap-singapore", False)  # build this thread's SDK client before the race
+        start.wait()
+        api.create_record_task(request(offset))
+
+    threads = [threading.Thread(target=create, args=(600 + n,)) for n in range(40)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(live_emulator.tasks) == 30
-    assert creates(live_emulator) > 30  # some calls were throttled and retried
+    assert len(live_emulator.tasks) == 40
+    assert creates(live_emulator) > 40  # some calls were throttled and retried
 
 
 def test_client_side_rate_limit_keeps_under_the_api_limit(live_emulator: Emulator) -> None:
