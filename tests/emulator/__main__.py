@@ -1,8 +1,15 @@
-"""`python -m tests.emulator --port 9000`: run the emulator in the foreground for other processes.
+"""`python -m tests.emulator --port 9000`: the emulator in the foreground, for other processes.
 
-Control it over HTTP: GET /_emulator/tasks, GET /_emulator/calls, POST /_emulator/clock {"now": epoch|null},
-POST /_emulator/inject {"action", "code", "times"}, POST /_emulator/latency {"seconds"},
-POST /_emulator/drop {"action", "times"}, POST /_emulator/reset.
+Control endpoints (JSON):
+  GET  /_emulator/tasks      every task with its Status
+  GET  /_emulator/calls      every API request received: [{"Action", "Params"}]
+  POST /_emulator/clock      {"now": epoch | null}         the time the API rules use (null: real time)
+  POST /_emulator/inject     {"action", "code", "times"}   the next calls of that action answer that code
+  POST /_emulator/latency    {"seconds"}                    answer every call that much later
+  POST /_emulator/drop       {"action", "times", "processed"}  close the socket without answering
+  POST /_emulator/throttle   {"seconds"}                    refuse every CreateRecordTask that long
+  POST /_emulator/page-size  {"size"}                       DescribeRecordTask page size
+  POST /_emulator/reset      forget tasks, calls and knobs
 """
 
 from __future__ import annotations

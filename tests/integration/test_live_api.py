@@ -1,291 +1,503 @@
-"""The live adapter against the emulator over HTTP: the unmodified SDK signs, sends and parses."""
+"""The live adapter against the emulator over HTTP: the unmodified SDK signs, sends and parses.
+
+Retry timing runs on fake time (sleeping moves the clock), so budgets of seconds cost none; the tests
+that need real seconds (the API's per-second limit, a read timeout) say so.
+"""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
 
 from record_task.config import Settings
 from record_task.errors import ConfigurationError, PermanentFailure, TransientFailure
-from record_task.live import LiveApi, RateLimiter, is_transient
-from record_task.plan import RecordTaskRequest
-from tests.emulator import Emulator, start_emulator
-from tests.local_aws import LocalStack
+from record_task.live import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, LiveApi, RateLimiter, parse_endpoint
+from tests.emulator import Emulator
+from tests.integration.conftest_live import (  # noqa: F401  (fixtures, registered by name)
+    KEYS,
+    REGION,
+    FakeTime,
+    actions,
+    fake_time_fixture,
+    live_emulator_fixture,
+    make_api_fixture,
+    planned,
+)
 
-KEYS = ("AKIDEMULATOR", "emulator-secret-key")
-
-
-@pytest.fixture
-def live_emulator() -> Iterator[Emulator]:
-    with start_emulator() as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def make_api(live_emulator: Emulator) -> Callable[..., LiveApi]:
-    def make(**values: Any) -> LiveApi:
-        options: dict[str, Any] = {
-            "endpoint": live_emulator.endpoint,
-            "default_region": "ap-singapore",
-            "credentials": lambda: KEYS,
-            "retry_budget_seconds": 3.0,
-            "timeout_seconds": 1,
-        }
-        return LiveApi(**{**options, **values})
-
-    return make
-
-
-def request(offset: int = 600, **values: Any) -> RecordTaskRequest:
-    now = int(time.time())
-    return RecordTaskRequest(
-        **{
-            "stream_name": "livetest",
-            "domain_name": "5000.live.push.com",
-            "app_name": "live",
-            "start_time": now + offset,
-            "end_time": now + offset + 3600,
-            "template_id": 0,
-            **values,
-        }
-    )
+MakeApi = Callable[..., LiveApi]
 
 
 def creates(emulator: Emulator) -> int:
-    return sum(1 for action, _ in emulator.calls if action == "CreateRecordTask")
+    return actions(emulator).count("CreateRecordTask")
 
 
-def test_create_sends_exactly_the_planned_parameters(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
-    planned = request(region="ap-tokyo")
-    created = make_api().create_record_task(planned)
+# -- create ------------------------------------------------------------------------------------------
+
+
+def test_create_sends_exactly_the_planned_parameters(make_api: MakeApi, live_emulator: Emulator) -> None:
+    request = planned(region="ap-tokyo", stream_type=1, template_id=7, extension="x")
+    created = make_api().create_record_task(request)
     (task,) = live_emulator.tasks
     assert task["TaskId"] == created.task_id and created.request_id
-    assert (
-        task["Region"],
-        task["StreamName"],
-        task["DomainName"],
-        task["AppName"],
-        task["StartTime"],
-        task["EndTime"],
-        task["TemplateId"],
-    ) == ("ap-tokyo", "livetest", "5000.live.push.com", "live", planned.start_time, planned.end_time, 0)
-    assert live_emulator.calls == [("CreateRecordTask", planned.to_params())]
+    sent = {name: task[name] for name in request.to_params()}
+    assert sent == request.to_params() and task["Region"] == "ap-tokyo" and task["Status"] == "created"
+    assert live_emulator.calls == [("CreateRecordTask", request.to_params())]
 
 
-def test_wrong_key_is_a_signature_failure(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
-    api = make_api(credentials=lambda: ("AKIDEMULATOR", "not-the-key"))
-    with pytest.raises(PermanentFailure) as caught:
-        api.create_record_task(request())
-    assert caught.value.code == "AuthFailure.SignatureFailure"
-    unknown = make_api(credentials=lambda: ("AKIDOTHER", "emulator-secret-key"))
-    with pytest.raises(PermanentFailure) as caught:
-        unknown.create_record_task(request())
-    assert caught.value.code == "AuthFailure.SecretIdNotFound"
-    assert live_emulator.tasks == []
-
-
-@pytest.mark.parametrize(
-    "code", ["InternalError", "InternalError.SystemError", "RequestLimitExceeded", "LimitExceeded.MaximumRunningTask"]
-)
-def test_transient_errors_are_retried_then_succeed(
-    make_api: Callable[..., LiveApi], live_emulator: Emulator, code: str
+def test_wrong_key_or_unknown_secret_id_is_permanent_and_not_retried(
+    make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime
 ) -> None:
-    live_emulator.inject("CreateRecordTask", code, times=2)
-    make_api().create_record_task(request())
-    assert creates(live_emulator) == 3 and len(live_emulator.tasks) == 1
+    cases = [(("AKIDEMULATOR", "not-the-key"), "AuthFailure.SignatureFailure"), (("AKIDOTHER", KEYS[1]), None)]
+    for keys, code in cases:
+        with pytest.raises(PermanentFailure) as caught:
+            make_api(credentials=lambda keys=keys: keys).create_record_task(planned())
+        assert caught.value.code == (code or "AuthFailure.SecretIdNotFound")
+        assert keys[1] not in str(caught.value)  # Tencent's message, never the key
+    assert creates(live_emulator) == 2 and live_emulator.tasks == [] and fake_time.sleeps == []
 
 
 @pytest.mark.parametrize(
     "code",
     [
-        "InvalidParameterValue",
-        "InvalidParameter.ArgsNotMatch",
-        "ResourceNotFound.TaskId",
-        "ResourceUnavailable.InvalidVodStatus",
-        "UnsupportedOperation",
-        "AuthFailure.UnauthorizedOperation",
-        "SomethingNobodyDocumented",
-    ],
-)
-def test_permanent_errors_are_not_retried(make_api: Callable[..., LiveApi], live_emulator: Emulator, code: str) -> None:
-    live_emulator.inject("CreateRecordTask", code, times=5)
-    with pytest.raises(PermanentFailure) as caught:
-        make_api().create_record_task(request())
-    assert caught.value.code == code and creates(live_emulator) == 1
-
-
-def test_budget_exhausted_is_transient(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
-    live_emulator.inject("CreateRecordTask", "InternalError", times=10_000)
-    started = time.monotonic()
-    with pytest.raises(TransientFailure) as caught:
-        make_api(retry_budget_seconds=0.5).create_record_task(request())
-    assert caught.value.code == "InternalError" and time.monotonic() - started < 2
-    assert creates(live_emulator) > 1
-
-
-def test_backoff_is_jittered_and_bounded(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
-    sleeps: list[float] = []
-    live_emulator.inject("CreateRecordTask", "InternalError", times=6)
-    make_api(sleep=sleeps.append, retry_budget_seconds=60).create_record_task(request())
-    assert len(sleeps) == 6 and all(0 <= s <= 2.0 for s in sleeps)
-    assert len(set(sleeps)) > 1
-
-
-def test_real_throttling_from_many_threads_then_success(live_emulator: Emulator) -> None:
-    """Without the client-side limiter the emulator's 20/s limit answers RequestLimitExceeded; retries win."""
-    api = LiveApi(
-        endpoint=live_emulator.endpoint,
-        default_region="ap-singapore",
-        credentials=lambda: KEYS,
-        retry_budget_seconds=10,
-        rate_per_second=1000,
-    )
-    start = threading.Barrier(40)
-
-    def create(offset: int) -> None:
-        api._client("ap-singapore", False)  # build this thread's SDK client before the race
-        start.wait()
-        api.create_record_task(request(offset))
-
-    threads = [threading.Thread(target=create, args=(600 + n,)) for n in range(40)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(live_emulator.tasks) == 40
-    assert creates(live_emulator) > 40  # some calls were throttled and retried
-
-
-def test_client_side_rate_limit_keeps_under_the_api_limit(live_emulator: Emulator) -> None:
-    api = LiveApi(
-        endpoint=live_emulator.endpoint,
-        default_region="ap-singapore",
-        credentials=lambda: KEYS,
-        retry_budget_seconds=0.01,
-        rate_per_second=18,
-    )
-    threads = [threading.Thread(target=api.create_record_task, args=(request(600 + n),)) for n in range(25)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert len(live_emulator.tasks) == 25 and creates(live_emulator) == 25
-
-
-def test_rate_limiter_allows_a_burst_then_waits_for_the_window() -> None:
-    now = [0.0]
-    waits: list[float] = []
-    limiter = RateLimiter(3, clock=lambda: now[0], sleep=waits.append)
-    for _ in range(5):
-        limiter.acquire()
-    assert waits == pytest.approx([1.05, 1.05])  # three at once, then each waits for a slot to age out
-    now[0] = 10.0
-    limiter.acquire()
-    assert len(waits) == 2
-
-
-def test_timeout_then_success_does_not_create_twice(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
-    """A timed-out create may have been carried out: the adapter looks before it creates again."""
-    live_emulator.set_latency(1.5)
-    api = make_api(timeout_seconds=1, retry_budget_seconds=6)
-    timer = threading.Timer(1.2, live_emulator.set_latency, args=(0,))
-    timer.start()
-    created = api.create_record_task(request())
-    timer.join()
-    assert [t["TaskId"] for t in live_emulator.tasks] == [created.task_id]
-    assert [a for a, _ in live_emulator.calls][:2] == ["CreateRecordTask", "DescribeRecordTask"]
-
-
-def test_dropped_connection_then_success(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
-    live_emulator.drop_connections("CreateRecordTask", times=1)
-    created = make_api().create_record_task(request())
-    assert [t["TaskId"] for t in live_emulator.tasks] == [created.task_id]
-    assert creates(live_emulator) == 1  # the dropped call never reached the handler
-
-
-def test_delete_stop_describe(make_api: Callable[..., LiveApi], live_emulator: Emulator) -> None:
-    api = make_api()
-    first, second, third = (api.create_record_task(request(600 + 3600 * n)) for n in range(3))
-    found = api.describe_record_tasks(
-        stream_name="livetest",
-        domain_name="5000.live.push.com",
-        app_name="live",
-        start_time=int(time.time()),
-        end_time=int(time.time()) + 86400,
-        region="ap-singapore",
-    )
-    assert [t.task_id for t in found] == [first.task_id, second.task_id, third.task_id]  # across pages
-    assert api.delete_record_task(first.task_id, "ap-singapore")
-    assert api.stop_record_task(second.task_id, "ap-singapore")
-    statuses = {t["TaskId"]: t["Status"] for t in live_emulator.tasks}
-    assert statuses == {first.task_id: "deleted", second.task_id: "stopped", third.task_id: "created"}
-    with pytest.raises(PermanentFailure) as caught:
-        api.delete_record_task(first.task_id, "ap-singapore")
-    assert caught.value.code.startswith("ResourceNotFound")
-
-
-def test_server_side_rules_catch_what_a_client_might_miss(make_api: Callable[..., LiveApi]) -> None:
-    api = make_api()
-    now = int(time.time())
-    bad = [
-        RecordTaskRequest("s", "d", "a", now + 600, now + 600 + 86401),
-        RecordTaskRequest("s", "d", "a", now + 7 * 86400, now + 7 * 86400 + 60),
-        RecordTaskRequest("s", "d", "a", now - 7200, now - 3600),
-        RecordTaskRequest("", "d", "a", now + 600, now + 1200),
-        RecordTaskRequest("s", "d", "a", now + 600, now + 1200, stream_type=2),
-        RecordTaskRequest("s", "d", "a", now + 600, now + 1200, template_id=-1),
-    ]
-    for item in bad:
-        with pytest.raises(PermanentFailure) as caught:
-            api.create_record_task(item)
-        assert caught.value.code.startswith(("InvalidParameter", "MissingParameter")), item
-    with pytest.raises(PermanentFailure) as caught:
-        api.create_record_task(RecordTaskRequest("s", "d", "a", now + 600, now + 1200, region="us-east-1"))
-    assert caught.value.code == "UnsupportedRegion"
-
-
-def test_classification_table() -> None:
-    transient = [
         "InternalError",
-        "InternalError.GetConfigError",
+        "InternalError.SystemError",
         "RequestLimitExceeded",
         "RequestLimitExceeded.UinLimitExceeded",
         "LimitExceeded.MaximumRunningTask",
-        "ClientNetworkError",
-        "ServerNetworkError",
-    ]
-    permanent = [
+    ],
+)
+def test_transient_codes_are_retried_then_succeed(
+    make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime, code: str
+) -> None:
+    live_emulator.inject("CreateRecordTask", code, times=2)
+    created = make_api().create_record_task(planned())
+    assert creates(live_emulator) == 3 and len(fake_time.sleeps) == 2
+    assert [t["TaskId"] for t in live_emulator.tasks] == [created.task_id]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
         "InvalidParameter",
         "InvalidParameterValue",
         "ResourceNotFound.TaskId",
         "ResourceUnavailable.InvalidVodStatus",
         "UnsupportedOperation",
-        "AuthFailure.SignatureFailure",
-        "LimitExceeded",
+        "AuthFailure.UnauthorizedOperation",
         "FailedOperation",
-        "Unknown",
-    ]
-    assert all(is_transient(code) for code in transient)
-    assert not any(is_transient(code) for code in permanent)
+        "SomethingNobodyDocumented",
+    ],
+)
+def test_permanent_codes_fail_without_retry(
+    make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime, code: str
+) -> None:
+    live_emulator.inject("CreateRecordTask", code, times=5)
+    with pytest.raises(PermanentFailure) as caught:
+        make_api().create_record_task(planned())
+    assert caught.value.code == code and "injected by the emulator" in caught.value.message
+    assert creates(live_emulator) == 1 and fake_time.sleeps == []
 
 
-def test_credentials_from_secrets_manager(stack: LocalStack, live_emulator: Emulator) -> None:
-    secrets = boto3.client("secretsmanager", endpoint_url=stack.endpoint, region_name="us-east-1")
-    secrets.create_secret(
-        Name="record-task/tencent", SecretString=json.dumps({"SecretId": KEYS[0], "SecretKey": KEYS[1]})
-    )
-    settings = Settings(live_endpoint=live_emulator.endpoint, credentials_secret="record-task/tencent")
-    created = LiveApi.from_settings(settings).create_record_task(request())
+def test_retry_budget_exhausted_raises_the_last_transient_failure(
+    make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime
+) -> None:
+    live_emulator.inject("CreateRecordTask", "RequestLimitExceeded", times=1000)
+    with pytest.raises(TransientFailure) as caught:
+        make_api(retry_budget_seconds=4.0).create_record_task(planned())
+    assert caught.value.code == "RequestLimitExceeded"
+    assert sum(fake_time.sleeps) <= 4.0 and creates(live_emulator) == len(fake_time.sleeps) + 1 > 3
+    for attempt, slept in enumerate(fake_time.sleeps):  # exponential, capped, jittered in its upper half
+        ceiling = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2**attempt)
+        assert ceiling / 2 <= slept <= ceiling
+    assert len(set(fake_time.sleeps)) == len(fake_time.sleeps)
+
+
+def test_no_retry_at_all_when_the_first_sleep_would_pass_the_budget(
+    make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime
+) -> None:
+    live_emulator.inject("CreateRecordTask", "InternalError", times=2)
+    with pytest.raises(TransientFailure):
+        make_api(retry_budget_seconds=0.05).create_record_task(planned())
+    assert creates(live_emulator) == 1 and fake_time.sleeps == []
+
+
+# -- network trouble ---------------------------------------------------------------------------------
+
+
+def test_dropped_connection_is_retried_after_looking(make_api: MakeApi, live_emulator: Emulator) -> None:
+    live_emulator.drop_connections("CreateRecordTask", times=1)
+    created = make_api().create_record_task(planned())
+    assert actions(live_emulator) == ["CreateRecordTask", "DescribeRecordTask", "CreateRecordTask"]
     assert [t["TaskId"] for t in live_emulator.tasks] == [created.task_id]
 
 
-def test_missing_credentials_name_the_settings(live_emulator: Emulator) -> None:
-    api = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint))
-    with pytest.raises(ConfigurationError, match="TENCENTCLOUD_SECRET_ID"):
-        api.create_record_task(request())
+def test_lost_answer_adopts_the_task_instead_of_creating_twice(make_api: MakeApi, live_emulator: Emulator) -> None:
+    live_emulator.drop_connections("CreateRecordTask", times=1, processed=True)
+    created = make_api().create_record_task(planned())
+    assert actions(live_emulator) == ["CreateRecordTask", "DescribeRecordTask"]
+    assert [t["TaskId"] for t in live_emulator.tasks] == [created.task_id] and created.request_id == ""
+
+
+def test_answer_later_than_the_timeout_then_success(
+    make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime
+) -> None:
+    """Real seconds: the read timeout is 1 s and the first answer comes after 1.5 s."""
+    live_emulator.set_latency(1.5)
+
+    def sleep(seconds: float) -> None:
+        live_emulator.set_latency(0)
+        fake_time.sleep(seconds)
+
+    started = time.monotonic()
+    created = make_api(timeout_seconds=1, sleep=sleep).create_record_task(planned())
+    assert time.monotonic() - started >= 1.0 and created.request_id == ""  # its own answer was never read
+    assert [t["TaskId"] for t in live_emulator.tasks] == [created.task_id]  # carried out once, adopted
+    assert actions(live_emulator) == ["CreateRecordTask", "DescribeRecordTask"]
+
+
+def test_network_errors_past_the_budget_are_transient(
+    make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime
+) -> None:
+    live_emulator.drop_connections("CreateRecordTask", times=1000)
+    with pytest.raises(TransientFailure) as caught:
+        make_api(retry_budget_seconds=2.0).create_record_task(planned())
+    assert caught.value.code == "ClientNetworkError" and sum(fake_time.sleeps) <= 2.0
+    assert creates(live_emulator) == actions(live_emulator).count("DescribeRecordTask") + 1 > 1
+    assert live_emulator.tasks == []
+
+
+def test_idempotent_calls_retry_network_errors_themselves(make_api: MakeApi, live_emulator: Emulator) -> None:
+    api = make_api()
+    api.create_record_task(planned())
+    live_emulator.drop_connections("DescribeRecordTask", times=1)
+    live_emulator.inject("DescribeRecordTask", "InternalError", times=1)
+    now = int(time.time())
+    found = api.describe_record_tasks(
+        stream_name="", domain_name="", app_name="", start_time=now, end_time=now + 86400, region=REGION
+    )
+    assert len(found) == 1 and actions(live_emulator).count("DescribeRecordTask") == 3
+
+
+# -- throttling --------------------------------------------------------------------------------------
+
+
+def run_at_once(count: int, work: Callable[[int], object]) -> list[BaseException]:
+    """`count` threads released together; returns what they raised."""
+    gate = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        gate.wait()
+        try:
+            work(n)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
+def test_the_apis_real_limit_from_many_threads_then_success(live_emulator: Emulator) -> None:
+    """Real seconds: with the client limiter out of the way and the API's window already spent, every first
+    create is refused with RequestLimitExceeded; retries win, and none creates twice."""
+    api = LiveApi(
+        endpoint=live_emulator.endpoint,
+        default_region=REGION,
+        credentials=lambda: KEYS,
+        retry_budget_seconds=15,
+        rate_per_second=10_000,
+    )
+    live_emulator.hold_rate_limit(2.0)
+    assert run_at_once(30, lambda n: api.create_record_task(planned(600 + n))) == []
+    assert len(live_emulator.tasks) == 30 and creates(live_emulator) >= 60  # each refused at least once
+    assert len({(t["StartTime"], t["EndTime"]) for t in live_emulator.tasks}) == 30
+
+
+def test_emulator_throttling_is_real_time_and_ends(make_api: MakeApi, live_emulator: Emulator) -> None:
+    """Real seconds: a held limit refuses, and once it has passed the same call succeeds."""
+    live_emulator.hold_rate_limit(1.0)
+    with pytest.raises(TransientFailure) as caught:
+        make_api(retry_budget_seconds=0.01).create_record_task(planned())
+    assert caught.value.code == "RequestLimitExceeded"
+    time.sleep(1.05)
+    make_api(retry_budget_seconds=0.01).create_record_task(planned())
+    assert len(live_emulator.tasks) == 1
+
+
+def test_client_limiter_keeps_a_burst_under_the_api_limit(live_emulator: Emulator) -> None:
+    """Real seconds: 30 creates at once at the default 20/s; none is refused, the last 10 wait a second."""
+    api = LiveApi(
+        endpoint=live_emulator.endpoint,
+        default_region=REGION,
+        credentials=lambda: KEYS,
+        retry_budget_seconds=0.01,  # a refusal would surface as a failure
+    )
+    started = time.monotonic()
+    assert run_at_once(30, lambda n: api.create_record_task(planned(600 + n))) == []
+    assert len(live_emulator.tasks) == 30 == creates(live_emulator) and time.monotonic() - started >= 1.0
+
+
+def test_rate_limiter_is_a_rolling_window() -> None:
+    fake = FakeTime()
+    limiter = RateLimiter(3, clock=fake.clock, sleep=fake.sleep, margin=0.0)
+
+    def call(seconds: float = 0.0) -> float:
+        with limiter.slot() as waited:
+            fake.now += seconds  # the call's own duration
+        return waited
+
+    assert [call() for _ in range(3)] == [0, 0, 0]  # a burst up to the limit goes out at once
+    assert call() == pytest.approx(1.0)  # the fourth waits for the first three to age out
+    fake.now += 0.5
+    assert [call(), call()] == [0, 0]  # the call ended at t=1.0 leaves room for two more
+    assert call() == pytest.approx(0.5)
+    fake.now += 10
+    assert call(seconds=3.0) == 0  # a slow call keeps its slot until a window after it ended
+    assert [call(), call()] == [0, 0]
+    assert call() == pytest.approx(1.0)
+
+
+def test_a_slot_is_held_for_the_whole_call() -> None:
+    """With every slot in a call, the next caller waits for one to end (plus the window), however long."""
+    limiter = RateLimiter(1, margin=0.0)
+    ended: list[float] = []
+    taken = threading.Event()
+
+    def slow_call() -> None:
+        with limiter.slot():
+            taken.set()
+            time.sleep(0.3)
+            ended.append(time.monotonic())
+
+    thread = threading.Thread(target=slow_call)
+    thread.start()
+    taken.wait()
+    with limiter.slot():
+        granted = time.monotonic()
+    thread.join()
+    assert granted - ended[0] >= 1.0 - 1e-3
+
+
+def test_rate_limiter_keeps_every_possible_arrival_under_the_limit() -> None:
+    """Real threads and latencies: whenever inside its call a request reaches the API, no rolling second
+    holds more than the limit. Checked for the earliest and the latest possible arrivals alike."""
+    limiter = RateLimiter(20, margin=0.0)
+    calls: list[tuple[float, float]] = []
+    lock = threading.Lock()
+
+    def take(n: int) -> None:
+        with limiter.slot():
+            began = time.monotonic()
+            time.sleep((n % 7) * 0.01)  # a call's latency, 0 to 60 ms
+            ended = time.monotonic()
+        with lock:
+            calls.append((began, ended))
+
+    assert run_at_once(50, take) == []
+    for arrivals in ([b for b, _ in calls], [e for _, e in calls], [(b + e) / 2 for b, e in calls]):
+        arrivals.sort()
+        assert all(later - earlier >= 1.0 - 1e-3 for earlier, later in zip(arrivals, arrivals[20:], strict=False))
+
+
+# -- delete, stop, describe --------------------------------------------------------------------------
+
+
+def test_delete_stop_describe_happy_paths(make_api: MakeApi, live_emulator: Emulator) -> None:
+    api = make_api()
+    live_emulator.page_size = 2
+    tasks = [api.create_record_task(planned(600 + 3600 * n)) for n in range(5)]
+    now = int(time.time())
+
+    def describe() -> list[str]:
+        found = api.describe_record_tasks(
+            stream_name="livetest",
+            domain_name="5000.live.push.com",
+            app_name="live",
+            start_time=now,
+            end_time=now + 86400,
+            region=REGION,
+        )
+        return [f"{t.task_id}:{t.status}" for t in found]
+
+    assert describe() == [f"{t.task_id}:created" for t in tasks]
+    assert actions(live_emulator).count("DescribeRecordTask") == 3  # five tasks, pages of two
+    assert api.delete_record_task(tasks[0].task_id, REGION)
+    live_emulator.set_clock(now + 600 + 3600 + 60)  # the second task is recording
+    assert api.stop_record_task(tasks[1].task_id, REGION)
+    live_emulator.set_clock(None)
+    assert describe() == [f"{tasks[1].task_id}:stopped"] + [f"{t.task_id}:created" for t in tasks[2:]]
+    statuses = [t["Status"] for t in live_emulator.tasks]
+    assert statuses == ["deleted", "stopped", "created", "created", "created"]
+
+
+def test_delete_stop_describe_error_paths(make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime) -> None:
+    api = make_api()
+    task = api.create_record_task(planned())
+    refusals: dict[str, tuple[Callable[[], object], str]] = {
+        "unknown task": (lambda: api.delete_record_task("RT-NOPE", REGION), "ResourceNotFound.TaskId"),
+        "other region": (lambda: api.delete_record_task(task.task_id, "ap-tokyo"), "ResourceNotFound.TaskId"),
+        "not started": (lambda: api.stop_record_task(task.task_id, REGION), "UnsupportedOperation"),
+        "span over a week": (
+            lambda: api.describe_record_tasks(
+                stream_name="", domain_name="", app_name="", start_time=0, end_time=8 * 86400, region=REGION
+            ),
+            "InvalidParameter",
+        ),
+        "region not served": (lambda: api.stop_record_task(task.task_id, "us-east-1"), "UnsupportedRegion"),
+    }
+    for name, (call, code) in refusals.items():
+        with pytest.raises(PermanentFailure) as caught:
+            call()
+        assert caught.value.code == code, name
+    assert len(live_emulator.calls) == 1 + len(refusals) and fake_time.sleeps == []
+    live_emulator.inject("StopRecordTask", "InternalError", times=1000)
+    with pytest.raises(TransientFailure):
+        api.stop_record_task(task.task_id, REGION)
+
+
+# -- wiring, credentials -----------------------------------------------------------------------------
+
+
+def test_from_settings_with_environment_keys(live_emulator: Emulator) -> None:
+    settings = Settings(live_endpoint=live_emulator.endpoint, secret_id=KEYS[0], secret_key=KEYS[1])
+    created = LiveApi.from_settings(settings).create_record_task(planned(region="ap-seoul"))
+    assert [(t["TaskId"], t["Region"]) for t in live_emulator.tasks] == [(created.task_id, "ap-seoul")]
+
+
+@pytest.fixture
+def aws() -> Iterator[None]:
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+    with mock_aws():
+        yield
+    parameters.clear_caches()  # type: ignore[no-untyped-call]
+
+
+def put_secret(value: object) -> str:
+    name = f"record-task/tencent-{uuid.uuid4().hex[:8]}"
+    secrets = boto3.client("secretsmanager", region_name="us-east-1")
+    secrets.create_secret(Name=name, SecretString=json.dumps(value))
+    return name
+
+
+def test_credentials_from_secrets_manager_are_read_once_and_cached(aws: None, live_emulator: Emulator) -> None:
+    name = put_secret({"SecretId": KEYS[0], "SecretKey": KEYS[1]})
+    api = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
+    first = api.create_record_task(planned())
+    boto3.client("secretsmanager", region_name="us-east-1").delete_secret(
+        SecretId=name, ForceDeleteWithoutRecovery=True
+    )
+    second = api.create_record_task(planned(7200))  # signed with the cached keys
+    assert [t["TaskId"] for t in live_emulator.tasks] == [first.task_id, second.task_id]
+
+
+def test_wrong_keys_in_the_secret_are_a_signature_failure(aws: None, live_emulator: Emulator) -> None:
+    name = put_secret({"SecretId": KEYS[0], "SecretKey": "rotated-elsewhere"})
+    api = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
+    with pytest.raises(PermanentFailure) as caught:
+        api.create_record_task(planned())
+    assert caught.value.code == "AuthFailure.SignatureFailure" and "rotated-elsewhere" not in str(caught.value)
+
+
+def test_unreadable_secret_is_transient_and_malformed_is_configuration(aws: None, live_emulator: Emulator) -> None:
+    missing = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret="no-such"))
+    with pytest.raises(TransientFailure) as caught:
+        missing.create_record_task(planned())
+    assert caught.value.code == "CredentialsUnavailable" and "TENCENT_CREDENTIALS_SECRET" in caught.value.message
+    name = put_secret({"SecretId": KEYS[0]})
+    malformed = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
+    with pytest.raises(ConfigurationError, match="SecretKey"):
+        malformed.create_record_task(planned())
+    assert live_emulator.calls == []
+
+
+def test_missing_credentials_fail_on_first_use_naming_both_settings(live_emulator: Emulator) -> None:
+    api = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint))  # building is fine
+    with pytest.raises(ConfigurationError) as caught:
+        api.create_record_task(planned())
+    assert "TENCENTCLOUD_SECRET_ID" in str(caught.value) and "TENCENT_CREDENTIALS_SECRET" in str(caught.value)
+    assert live_emulator.calls == []
+
+
+def test_one_sdk_client_per_thread_and_region(make_api: MakeApi) -> None:
+    api = make_api()
+    here = api._client(REGION)
+    assert api._client(REGION) is here and api._client("ap-tokyo") is not here
+    elsewhere: list[object] = []
+    worker = threading.Thread(target=lambda: elsewhere.append(api._client(REGION)))
+    worker.start()
+    worker.join()
+    assert elsewhere[0] is not here
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [
+        ("live.intl.tencentcloudapi.com", ("https", "live.intl.tencentcloudapi.com")),
+        ("http://127.0.0.1:9000", ("http", "127.0.0.1:9000")),
+        ("https://live.tencentcloudapi.com/", ("https", "live.tencentcloudapi.com")),
+    ],
+)
+def test_endpoint_is_a_host_or_a_url(endpoint: str, expected: tuple[str, str]) -> None:
+    assert parse_endpoint(endpoint) == expected
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://host", "http://", "http://host:9000/v2"])
+def test_malformed_endpoint_is_a_configuration_error(endpoint: str) -> None:
+    with pytest.raises(ConfigurationError, match="LIVE_ENDPOINT"):
+        parse_endpoint(endpoint)
+
+
+def test_importing_the_adapter_does_not_load_the_sdk_client() -> None:
+    heavy = ("requests", "tencentcloud.common.common_client")
+    probe = f"import sys, record_task.live; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "[]"
+
+
+class _Gateway(BaseHTTPRequestHandler):
+    """Something between us and the API answering what the API never would: a 502, or HTML with a 200."""
+
+    bad_gateway = False
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, body = (502, b"Bad Gateway") if self.bad_gateway else (200, b"<html/>")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("mode", ["502", "html"])
+def test_answers_that_are_not_the_api_are_transient(make_api: MakeApi, fake_time: FakeTime, mode: str) -> None:
+    handler = type("Gateway", (_Gateway,), {"bad_gateway": mode == "502"})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        api = make_api(endpoint=f"http://127.0.0.1:{server.server_address[1]}")
+        with pytest.raises(TransientFailure) as caught:
+            api.delete_record_task("RT1", REGION)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert caught.value.code == "ServerNetworkError"
+    assert (len(fake_time.sleeps) > 1) == (mode == "502")  # the SDK's own 502 error is retried in the loop

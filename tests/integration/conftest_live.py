@@ -1,0 +1,107 @@
+"""Fixtures and helpers for the live adapter and emulator tests; test modules import them explicitly.
+
+Fixture functions carry a `_fixture` suffix and register under the short name (`name=`), so importing
+them does not shadow the test arguments that use them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from record_task.live import LiveApi
+from record_task.plan import RecordTaskRequest
+from tests.emulator import Emulator, start_emulator
+
+KEYS = ("AKIDEMULATOR", "emulator-secret-key")
+REGION = "ap-singapore"
+
+
+class FakeTime:
+    """A monotonic clock that only sleeping moves: retry budgets are spent in no real time."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(name="live_emulator")
+def live_emulator_fixture() -> Iterator[Emulator]:
+    with start_emulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(name="fake_time")
+def fake_time_fixture() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture(name="make_api")
+def make_api_fixture(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., LiveApi]:
+    """LiveApi against the emulator with a short budget and fake time; keyword arguments override."""
+
+    def make(**overrides: Any) -> LiveApi:
+        options: dict[str, Any] = {
+            "endpoint": live_emulator.endpoint,
+            "default_region": REGION,
+            "credentials": lambda: KEYS,
+            "retry_budget_seconds": 3.0,
+            "timeout_seconds": 2,
+            "sleep": fake_time.sleep,
+            "clock": fake_time.clock,
+        }
+        return LiveApi(**{**options, **overrides})
+
+    return make
+
+
+def planned(offset: int = 600, length: int = 3600, **values: Any) -> RecordTaskRequest:
+    """A valid request starting `offset` seconds from now."""
+    now = int(time.time())
+    fields: dict[str, Any] = {
+        "stream_name": "livetest",
+        "domain_name": "5000.live.push.com",
+        "app_name": "live",
+        "start_time": now + offset,
+        "end_time": now + offset + length,
+        "template_id": 0,
+        "region": REGION,
+        **values,
+    }
+    return RecordTaskRequest(**fields)
+
+
+def actions(emulator: Emulator) -> list[str]:
+    return [action for action, _ in emulator.calls]
+
+
+def sdk_call(
+    emulator: Emulator,
+    action: str,
+    params: dict[str, Any],
+    *,
+    region: str = REGION,
+    keys: tuple[str, str] = KEYS,
+    version: str = "2018-08-01",
+) -> dict[str, Any]:
+    """One call through the unmodified SDK (signed by it, no retries): the Response, or the SDK's error."""
+    from tencentcloud.common import credential
+    from tencentcloud.common.common_client import CommonClient
+    from tencentcloud.common.profile.client_profile import ClientProfile
+    from tencentcloud.common.profile.http_profile import HttpProfile
+
+    scheme, host = emulator.endpoint.split("://")
+    profile = ClientProfile(httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=5))
+    client = CommonClient("live", version, credential.Credential(*keys), region, profile=profile)
+    answer: dict[str, Any] = client.call_json(action, params)["Response"]
+    return answer

@@ -1,0 +1,362 @@
+"""The emulator's own rules, driven through the unmodified SDK (it signs; the emulator verifies).
+
+The adapter tests trust these rules, so each is pinned here: TC3 signature checks, the documented
+CreateRecordTask rules, the delete/stop lifecycle, DescribeRecordTask pagination, the per-second limit,
+and the control surface other processes use.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tencentcloud.common import abstract_client, credential
+from tencentcloud.common.common_client import CommonClient
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.http.request import RequestInternal
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+
+from record_task.live import LiveApi
+from tests.emulator import Emulator
+from tests.integration.conftest_live import (  # noqa: F401  (fixtures, registered by name)
+    KEYS,
+    REGION,
+    live_emulator_fixture,
+    planned,
+    sdk_call,
+)
+
+NOW = 1_800_000_000  # the emulator's clock in these tests: every rule is checked against it
+DAY = 86400
+
+
+@pytest.fixture(name="frozen")
+def frozen_fixture(live_emulator: Emulator) -> Iterator[Emulator]:
+    """The emulator with its rules' clock at NOW."""
+    live_emulator.set_clock(NOW)
+    yield live_emulator
+
+
+def error_code(emulator: Emulator, action: str, params: dict[str, Any], **options: Any) -> str | None:
+    """The error code the emulator answers (None for success)."""
+    try:
+        sdk_call(emulator, action, params, **options)
+    except TencentCloudSDKException as exc:
+        return str(exc.get_code())
+    return None
+
+
+def create(emulator: Emulator, **params: Any) -> str:
+    body = {"StreamName": "s", "DomainName": "d.push", "AppName": "live", "StartTime": NOW + 60, "EndTime": NOW + 3600}
+    return str(sdk_call(emulator, "CreateRecordTask", {**body, **params})["TaskId"])
+
+
+def signed_request(emulator: Emulator, action: str, params: dict[str, Any], **profile: Any) -> RequestInternal:
+    """The request exactly as the SDK signs it, to be sent (or tampered with) by hand."""
+    scheme, host = emulator.endpoint.split("://")
+    client_profile = ClientProfile(httpProfile=HttpProfile(protocol=scheme, endpoint=host))
+    for name, value in profile.items():
+        setattr(client_profile, name, value)
+    client = CommonClient("live", "2018-08-01", credential.Credential(*KEYS), REGION, profile=client_profile)
+    request = RequestInternal(host, "POST", "/", header={})
+    client._build_req_inter(action, params, request)
+    return request
+
+
+def send(emulator: Emulator, request: RequestInternal, body: str | None = None) -> dict[str, Any]:
+    data = (request.data if body is None else body).encode()
+    headers = {name: value for name, value in request.header.items() if name != "Host"}
+    http = urllib.request.Request(emulator.endpoint + "/", data=data, headers=headers, method="POST")
+    with urllib.request.urlopen(http, timeout=5) as answer:
+        response: dict[str, Any] = json.load(answer)["Response"]
+        return response
+
+
+def control(emulator: Emulator, path: str, payload: Any = None) -> tuple[int, Any]:
+    method = "GET" if payload is None else "POST"
+    data = None if payload is None else json.dumps(payload).encode()
+    http = urllib.request.Request(f"{emulator.endpoint}/_emulator/{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(http, timeout=5) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.load(refused)
+
+
+# -- signatures --------------------------------------------------------------------------------------
+
+
+def test_signatures_are_verified(frozen: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    query = {"StartTime": NOW, "EndTime": NOW + DAY}
+    assert error_code(frozen, "DescribeRecordTask", query) is None
+    assert error_code(frozen, "DescribeRecordTask", query, keys=(KEYS[0], "wrong")) == "AuthFailure.SignatureFailure"
+    assert error_code(frozen, "DescribeRecordTask", query, keys=("AKIDX", KEYS[1])) == "AuthFailure.SecretIdNotFound"
+    real_time = time.time
+    for skew, expected in [(-301, "AuthFailure.SignatureExpire"), (301, "AuthFailure.SignatureExpire"), (-240, None)]:
+        monkeypatch.setattr(
+            abstract_client, "time", type("T", (), {"time": staticmethod(lambda s=skew: real_time() + s)})
+        )
+        assert error_code(frozen, "DescribeRecordTask", query) == expected, skew
+
+
+def test_tampered_requests_are_refused(frozen: Emulator) -> None:
+    query = {"StartTime": NOW, "EndTime": NOW + DAY}
+    request = signed_request(frozen, "DescribeRecordTask", query)
+    assert "Error" not in send(frozen, request)
+    tampered = json.dumps({**query, "StartTime": NOW + 1})
+    assert send(frozen, request, body=tampered)["Error"]["Code"] == "AuthFailure.SignatureFailure"
+    request.header["Authorization"] = request.header["Authorization"].replace("Credential=", "Cred=")
+    assert send(frozen, request)["Error"]["Code"] == "AuthFailure.InvalidAuthorization"
+    unsigned_payload = signed_request(frozen, "DescribeRecordTask", query, unsignedPayload=True)
+    assert "Error" not in send(frozen, unsigned_payload, body=tampered)  # the payload is not signed then
+
+
+def test_version_action_and_region_are_checked(frozen: Emulator) -> None:
+    query = {"StartTime": NOW, "EndTime": NOW + DAY}
+    assert error_code(frozen, "DescribeRecordTask", query, version="2019-01-01") == "NoSuchVersion"
+    assert error_code(frozen, "DescribeRecordTasks", query) == "InvalidAction"
+    assert error_code(frozen, "DescribeRecordTask", query, region="ap-beijing") == "UnsupportedRegion"
+    assert error_code(frozen, "DescribeRecordTask", query, region="") == "MissingParameter"
+    assert error_code(frozen, "DescribeRecordTask", {**query, "Region": REGION}) == "UnknownParameter"
+
+
+# -- CreateRecordTask ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({}, None),
+        ({"StreamName": None}, "MissingParameter"),
+        ({"DomainName": ""}, "InvalidParameter"),
+        ({"AppName": 7}, "InvalidParameter"),
+        ({"EndTime": None}, "MissingParameter"),
+        ({"EndTime": "1800003600"}, "InvalidParameter"),
+        ({"StartTime": True}, "InvalidParameter"),
+        ({"StartTime": NOW + 3600}, "InvalidParameter"),  # EndTime == StartTime
+        ({"StartTime": NOW - 7200, "EndTime": NOW}, "InvalidParameter"),  # over
+        ({"StartTime": NOW - 7200, "EndTime": NOW + 1}, None),  # under way: records from now
+        ({"EndTime": NOW + 60 + DAY}, None),  # exactly 24 hours
+        ({"EndTime": NOW + 60 + DAY + 1}, "InvalidParameter"),
+        ({"StartTime": NOW + 6 * DAY, "EndTime": NOW + 6 * DAY + 60}, None),  # exactly 6 days ahead
+        ({"StartTime": NOW + 6 * DAY + 1, "EndTime": NOW + 6 * DAY + 60}, "InvalidParameter"),
+        ({"StreamType": 1}, None),
+        ({"StreamType": 2}, "InvalidParameter"),
+        ({"TemplateId": 0}, None),
+        ({"TemplateId": -1}, "InvalidParameter"),
+        ({"Extension": 5}, "InvalidParameter"),
+        ({"Region": REGION}, "UnknownParameter"),
+    ],
+)
+def test_create_rules(frozen: Emulator, change: dict[str, Any], expected: str | None) -> None:
+    body: dict[str, Any] = {
+        "StreamName": "s",
+        "DomainName": "d.push",
+        "AppName": "live",
+        "StartTime": NOW + 60,
+        "EndTime": NOW + 3600,
+    }
+    body.update(change)
+    body = {name: value for name, value in body.items() if value is not None}
+    assert error_code(frozen, "CreateRecordTask", body) == expected
+    assert len(frozen.tasks) == (1 if expected is None else 0)
+
+
+@pytest.mark.parametrize("region", ["ap-bangkok", "eu-frankfurt", "na-toronto", "sa-saopaulo"])
+def test_create_in_a_served_region_with_defaults(frozen: Emulator, region: str) -> None:
+    body = {"StreamName": "s", "DomainName": "d", "AppName": "a", "EndTime": NOW + 60}
+    sdk_call(frozen, "CreateRecordTask", body, region=region)
+    (task,) = frozen.tasks
+    assert (task["Region"], task["StartTime"], task["StreamType"], task["TemplateId"]) == (region, NOW, 0, None)
+
+
+def test_create_is_limited_to_20_per_rolling_second(frozen: Emulator) -> None:
+    body = {"DomainName": "d", "AppName": "a", "EndTime": NOW + 60}
+    codes = [error_code(frozen, "CreateRecordTask", {**body, "StreamName": f"s{n}"}) for n in range(24)]
+    assert codes[:20] == [None] * 20 and set(codes[20:]) == {"RequestLimitExceeded"}
+    assert error_code(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + 60}) is None  # creates only
+    time.sleep(1.05)
+    create(frozen)
+    assert len(frozen.tasks) == 21
+
+
+# -- delete and stop -------------------------------------------------------------------------------------
+
+
+def test_delete_before_the_window_removes_the_task(frozen: Emulator) -> None:
+    task_id = create(frozen)
+    assert error_code(frozen, "DeleteRecordTask", {"TaskId": task_id}) is None
+    assert [t["Status"] for t in frozen.tasks] == ["deleted"]
+    for action in ("DeleteRecordTask", "StopRecordTask"):
+        assert error_code(frozen, action, {"TaskId": task_id}) == "ResourceNotFound.TaskId"
+    assert sdk_call(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + DAY})["TaskList"] == []
+
+
+def test_delete_during_the_window_lets_the_recording_go_on(frozen: Emulator) -> None:
+    task_id = create(frozen)
+    frozen.set_clock(NOW + 120)
+    assert error_code(frozen, "DeleteRecordTask", {"TaskId": task_id}) is None
+    assert [t["Status"] for t in frozen.tasks] == ["deleted_running"]
+    assert error_code(frozen, "StopRecordTask", {"TaskId": task_id}) == "ResourceNotFound.TaskId"
+
+
+def test_stop_only_in_the_window(frozen: Emulator) -> None:
+    first, second = create(frozen), create(frozen, StreamName="other", StartTime=NOW + 61)
+    assert error_code(frozen, "StopRecordTask", {"TaskId": first}) == "UnsupportedOperation"  # not started
+    frozen.set_clock(NOW + 120)
+    assert error_code(frozen, "StopRecordTask", {"TaskId": first}) is None
+    frozen.set_clock(NOW + 180)
+    assert error_code(frozen, "StopRecordTask", {"TaskId": first}) is None  # again: already done
+    frozen.set_clock(NOW + 3600)
+    assert error_code(frozen, "StopRecordTask", {"TaskId": second}) == "UnsupportedOperation"  # over
+    assert [(t["Status"], t["Stopped"]) for t in frozen.tasks] == [("stopped", NOW + 120), ("created", 0)]
+    listed = sdk_call(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + DAY})["TaskList"]
+    assert [(t["TaskId"], t["Stopped"]) for t in listed] == [(first, NOW + 120), (second, 0)]
+
+
+def test_task_ids_are_required_and_regional(frozen: Emulator) -> None:
+    task_id = create(frozen)
+    assert error_code(frozen, "DeleteRecordTask", {}) == "MissingParameter"
+    assert error_code(frozen, "DeleteRecordTask", {"TaskId": task_id}, region="ap-tokyo") == "ResourceNotFound.TaskId"
+    assert error_code(frozen, "DeleteRecordTask", {"TaskId": "RT-UNKNOWN"}) == "ResourceNotFound.TaskId"
+
+
+# -- DescribeRecordTask ------------------------------------------------------------------------------
+
+
+def test_describe_pages_with_scroll_tokens(frozen: Emulator) -> None:
+    frozen.page_size = 2
+    made = [create(frozen, StartTime=NOW + 60 * n, EndTime=NOW + 60 * n + 30) for n in range(5)]
+    create(frozen, StreamName="other")
+    create(frozen, StartTime=NOW + DAY - 10, EndTime=NOW + DAY + 10)  # ends outside the range
+    query: dict[str, Any] = {"StartTime": NOW, "EndTime": NOW + DAY, "StreamName": "s"}
+    seen: list[str] = []
+    pages = 0
+    while True:
+        answer = sdk_call(frozen, "DescribeRecordTask", query)
+        pages += 1
+        seen += [t["TaskId"] for t in answer["TaskList"]]
+        if not answer["ScrollToken"]:
+            break
+        query = {**query, "ScrollToken": answer["ScrollToken"]}
+    assert seen == made and pages == 3
+    assert set(answer["TaskList"][0]) == {
+        "TaskId",
+        "DomainName",
+        "AppName",
+        "StreamName",
+        "StartTime",
+        "EndTime",
+        "TemplateId",
+        "Stopped",
+    }
+
+
+def test_describe_rules(frozen: Emulator) -> None:
+    frozen.page_size = 1
+    create(frozen)
+    create(frozen, StartTime=NOW + 120)
+    token = sdk_call(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + DAY})["ScrollToken"]
+    refused = [
+        {"StartTime": NOW, "EndTime": NOW + DAY, "ScrollToken": "made-up"},
+        {"StartTime": NOW, "EndTime": NOW + 2 * DAY, "ScrollToken": token},  # another query's token
+        {"StartTime": NOW, "EndTime": NOW},
+        {"StartTime": NOW, "EndTime": NOW + 7 * DAY + 1},
+        {"StartTime": NOW - 91 * DAY, "EndTime": NOW - 90 * DAY},
+    ]
+    assert [error_code(frozen, "DescribeRecordTask", query) for query in refused] == ["InvalidParameter"] * 5
+    assert error_code(frozen, "DescribeRecordTask", {"EndTime": NOW}) == "MissingParameter"
+    assert error_code(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + 7 * DAY}) is None
+    other_region = sdk_call(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + DAY}, region="ap-tokyo")
+    assert other_region == {"TaskList": [], "ScrollToken": "", "RequestId": other_region["RequestId"]}
+
+
+# -- knobs and the control surface -------------------------------------------------------------------
+
+
+def test_injected_faults_replace_clear_and_stay_per_action(frozen: Emulator) -> None:
+    query = {"StartTime": NOW, "EndTime": NOW + DAY}
+    frozen.inject("DescribeRecordTask", "InternalError", times=5)
+    frozen.inject("DescribeRecordTask", "ResourceUnavailable.InvalidVodStatus", times=1)  # replaces
+    assert error_code(frozen, "CreateRecordTask", {"StreamName": "s", "DomainName": "d", "EndTime": NOW + 60}) == (
+        "MissingParameter"  # another action's calls are untouched
+    )
+    assert error_code(frozen, "DescribeRecordTask", query) == "ResourceUnavailable.InvalidVodStatus"
+    assert error_code(frozen, "DescribeRecordTask", query) is None
+    frozen.inject("DescribeRecordTask", "InternalError", times=3)
+    frozen.inject("DescribeRecordTask", "InternalError", times=0)  # clears
+    assert error_code(frozen, "DescribeRecordTask", query) is None
+
+
+def test_dropped_calls_are_logged_and_unanswered(frozen: Emulator) -> None:
+    frozen.drop_connections("DescribeRecordTask", times=1)
+    assert error_code(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + DAY}) == "ClientNetworkError"
+    assert [action for action, _ in frozen.calls] == ["DescribeRecordTask"]
+
+
+def test_latency_delays_the_answer(frozen: Emulator) -> None:
+    frozen.set_latency(0.3)
+    started = time.monotonic()
+    create(frozen)
+    assert time.monotonic() - started >= 0.3 and len(frozen.tasks) == 1
+
+
+def test_reset_forgets_everything(frozen: Emulator) -> None:
+    create(frozen)
+    frozen.inject("CreateRecordTask", "InternalError", times=9)
+    frozen.set_latency(5)
+    frozen.reset()
+    assert frozen.tasks == [] and frozen.calls == []
+    frozen.set_clock(NOW)
+    create(frozen)
+    assert len(frozen.tasks) == 1
+
+
+def test_control_over_http(frozen: Emulator) -> None:
+    assert control(frozen, "clock", {"now": NOW + 30}) == (200, {"ok": True})
+    task_id = create(frozen)
+    status, tasks = control(frozen, "tasks")
+    assert status == 200 and [(t["TaskId"], t["StartTime"]) for t in tasks] == [(task_id, NOW + 60)]
+    assert control(frozen, "inject", {"action": "DeleteRecordTask", "code": "InternalError", "times": 1})[0] == 200
+    assert error_code(frozen, "DeleteRecordTask", {"TaskId": task_id}) == "InternalError"
+    assert control(frozen, "drop", {"action": "DeleteRecordTask", "times": 1})[0] == 200
+    assert error_code(frozen, "DeleteRecordTask", {"TaskId": task_id}) == "ClientNetworkError"
+    assert control(frozen, "latency", {"seconds": 0.2})[0] == 200
+    assert control(frozen, "page-size", {"size": 3})[0] == 200 and frozen.page_size == 3
+    status, calls = control(frozen, "calls")
+    assert [c["Action"] for c in calls] == ["CreateRecordTask", "DeleteRecordTask", "DeleteRecordTask"]
+    assert calls[1]["Params"] == {"TaskId": task_id}
+    assert control(frozen, "inject", {"code": "InternalError"})[0] == 400
+    assert control(frozen, "nonsense", {})[0] == 404
+    assert control(frozen, "reset", {}) == (200, {"ok": True}) and frozen.tasks == []
+    assert control(frozen, "clock", {"now": None})[0] == 200
+
+
+def test_runs_in_the_foreground_for_other_processes() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.emulator", "--port", str(port), "--secret-id", "AKIDOTHER", "--secret-key", "k"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        assert f"127.0.0.1:{port}" in process.stdout.readline()
+        endpoint = f"http://127.0.0.1:{port}"
+        api = LiveApi(endpoint=endpoint, default_region=REGION, credentials=lambda: ("AKIDOTHER", "k"))
+        created = api.create_record_task(planned())
+        with urllib.request.urlopen(f"{endpoint}/_emulator/tasks", timeout=5) as answer:
+            assert [t["TaskId"] for t in json.load(answer)] == [created.task_id]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
