@@ -54,7 +54,7 @@ CANCELLED = "BOOKING_CANCELLED"
 def parse_calcom(payload: object) -> Booking:
     """One Cal.com delivery as a booking action; InvalidBooking names the offending field by its path."""
     if not isinstance(payload, dict):
-        raise InvalidBooking("a Cal.com webhook body must be a JSON object", field=None)
+        raise InvalidBooking("a Cal.com webhook body must be a JSON object", field="body")
     trigger = require_text(payload.get("triggerEvent"), "triggerEvent")
     if trigger not in (CREATED, RESCHEDULED, CANCELLED):
         return _skipped(trigger, payload)

@@ -65,7 +65,7 @@ _EVENT = "payload.scheduled_event"
 def parse_calendly(payload: object) -> Booking:
     """One Calendly delivery as a booking action; InvalidBooking names the offending field by its path."""
     if not isinstance(payload, dict):
-        raise InvalidBooking("a Calendly webhook body must be a JSON object", field=None)
+        raise InvalidBooking("a Calendly webhook body must be a JSON object", field="body")
     event = require_text(payload.get("event"), "event")
     invitee = payload.get("payload")
     if event not in (CREATED, CANCELED):

@@ -34,7 +34,7 @@ _KNOWN = {
 def parse_direct(body: object) -> Booking:
     """Read and type-check a direct booking; API rules are the plan's job."""
     if not isinstance(body, dict):
-        raise InvalidBooking("body must be a JSON object", field=None)
+        raise InvalidBooking("body must be a JSON object", field="body")
     unknown = sorted(set(body) - _KNOWN)
     if unknown:
         raise InvalidBooking(f"unknown field {unknown[0]!r}; allowed: {', '.join(sorted(_KNOWN))}", field=unknown[0])

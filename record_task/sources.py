@@ -41,7 +41,7 @@ def detect_source(body: object) -> Source:
     """The source whose envelope the body has."""
     source = _shape(body)
     if source is None:
-        raise InvalidBooking("body is not a booking in any supported format", field=None)
+        raise InvalidBooking("body is not a booking in any supported format", field="body")
     return source
 
 
@@ -51,7 +51,7 @@ def parse_booking(body: object, source: Source | None = None) -> Booking:
         return PARSERS[detect_source(body)](body)
     shaped = _shape(body)
     if shaped is not None and shaped != source:
-        raise InvalidBooking(f"body has the {shaped} format but was sent as {source}", field=None)
+        raise InvalidBooking(f"body has the {shaped} format but was sent as {source}", field="body")
     return PARSERS[source](body)
 
 
@@ -61,17 +61,17 @@ def parse_json_body(raw: bytes | str) -> object:
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise InvalidBooking(f"body is not valid JSON: not UTF-8 (byte {exc.start})", field=None) from None
+            raise InvalidBooking(f"body is not valid JSON: not UTF-8 (byte {exc.start})", field="body") from None
     try:
         return json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InvalidBooking(
-            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field=None
+            f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field="body"
         ) from None
     except ValueError as exc:  # NaN/Infinity, or an integer longer than Python converts
-        raise InvalidBooking(f"body is not valid JSON: {exc}", field=None) from None
+        raise InvalidBooking(f"body is not valid JSON: {exc}", field="body") from None
     except RecursionError:
-        raise InvalidBooking("body is not valid JSON: nested too deeply", field=None) from None
+        raise InvalidBooking("body is not valid JSON: nested too deeply", field="body") from None
 
 
 def _refuse_constant(name: str) -> Any:

@@ -146,7 +146,7 @@ def test_missing_or_invalid_fields_are_rejected_by_path(mutate: Any, field: str)
 
 
 def test_a_body_that_is_not_an_object_is_rejected() -> None:
-    assert rejected(["invitee.created"]).field is None
+    assert rejected(["invitee.created"]).field == "body"
 
 
 # -- other events -----------------------------------------------------------------------------------------------
