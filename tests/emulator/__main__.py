@@ -4,7 +4,7 @@ Control endpoints (JSON):
   GET  /_emulator/tasks      every task with its Status
   GET  /_emulator/calls      every API request received: [{"Action", "Params"}]
   POST /_emulator/clock      {"now": epoch | null}         the time the API rules use (null: real time)
-  POST /_emulator/inject     {"action", "code", "times"}   the next calls of that action answer that code
+  POST /_emulator/inject     {"action", "code", "times", "after"}  after `after` calls, the next answer that code
   POST /_emulator/latency    {"seconds"}                    answer every call that much later
   POST /_emulator/drop       {"action", "times", "processed"}  close the socket without answering
   POST /_emulator/throttle   {"seconds"}                    refuse every CreateRecordTask that long

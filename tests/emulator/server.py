@@ -102,7 +102,7 @@ class LiveState:
         self._clock: float | None = None
         self._tasks: dict[str, dict[str, Any]] = {}
         self._calls: list[tuple[str, dict[str, Any]]] = []
-        self._faults: dict[str, deque[str]] = {}
+        self._faults: dict[str, deque[str | None]] = {}
         self._drops: dict[str, deque[bool]] = {}
         self._recent_creates: deque[float] = deque()
         self._scrolls: dict[str, tuple[tuple[Any, ...], int]] = {}
@@ -120,10 +120,11 @@ class LiveState:
     def set_clock(self, epoch: float | None) -> None:
         self._clock = epoch
 
-    def inject(self, action: str, code: str, times: int = 1) -> None:
-        """The next `times` calls of `action` answer `code` (replacing what was pending; 0 clears)."""
+    def inject(self, action: str, code: str, times: int = 1, after: int = 0) -> None:
+        """After `after` calls of `action` answered normally, the next `times` answer `code` (replacing
+        what was pending; `times=0` clears)."""
         with self._lock:
-            self._faults[action] = deque([code] * times)
+            self._faults[action] = deque([None] * after + [code] * times) if times else deque()
 
     def drop_connections(self, action: str, times: int = 1, *, processed: bool = False) -> None:
         """The next `times` calls of `action` get no answer: the socket is closed, after carrying the
@@ -469,7 +470,9 @@ def make_handler(state: LiveState) -> type[BaseHTTPRequestHandler]:
                     now = data.get("now")
                     state.set_clock(None if now is None else float(now))
                 elif command == "inject":
-                    state.inject(str(data["action"]), str(data["code"]), int(data.get("times", 1)))
+                    state.inject(
+                        str(data["action"]), str(data["code"]), int(data.get("times", 1)), int(data.get("after", 0))
+                    )
                 elif command == "latency":
                     state.latency = float(data.get("seconds", 0))
                 elif command == "drop":
@@ -548,8 +551,8 @@ class Emulator:
     def set_latency(self, seconds: float) -> None:
         self._state.latency = seconds
 
-    def inject(self, action: str, code: str, times: int = 1) -> None:
-        self._state.inject(action, code, times)
+    def inject(self, action: str, code: str, times: int = 1, after: int = 0) -> None:
+        self._state.inject(action, code, times, after)
 
     def drop_connections(self, action: str, times: int = 1, *, processed: bool = False) -> None:
         self._state.drop_connections(action, times, processed=processed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -78,25 +79,35 @@ def test_duplicate_after_idempotency_expiry_is_still_answered_from_the_ledger(
     assert again.primary.tasks == first.primary.tasks and creates(emulator) == 1
 
 
+def remove_topic(stack: LocalStack) -> Callable[[], None]:
+    """Delete the results topic (publishing fails); the returned call puts it back as it was."""
+    sns = stack.client("sns")
+    subscriptions = sns.list_subscriptions_by_topic(TopicArn=stack.topic_arn)["Subscriptions"]
+    sns.delete_topic(TopicArn=stack.topic_arn)
+
+    def restore() -> None:
+        sns.create_topic(Name=stack.topic_arn.rsplit(":", 1)[1])
+        for subscription in subscriptions:
+            sns.subscribe(
+                TopicArn=stack.topic_arn,
+                Protocol="sqs",
+                Endpoint=subscription["Endpoint"],
+                Attributes={"RawMessageDelivery": "true"},
+            )
+
+    return restore
+
+
 def test_publish_failure_then_retry_publishes_without_creating_again(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    sns = stack.client("sns")
-    subscriptions = sns.list_subscriptions_by_topic(TopicArn=stack.topic_arn)["Subscriptions"]
-    sns.delete_topic(TopicArn=stack.topic_arn)
+    restore_topic = remove_topic(stack)
     with pytest.raises(TransientFailure, match="publishing"):
         app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     assert creates(emulator) == 1 and stack.results() == []
-    sns.create_topic(Name=stack.topic_arn.rsplit(":", 1)[1])
-    for subscription in subscriptions:
-        sns.subscribe(
-            TopicArn=stack.topic_arn,
-            Protocol="sqs",
-            Endpoint=subscription["Endpoint"],
-            Attributes={"RawMessageDelivery": "true"},
-        )
+    restore_topic()
     retry = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 30)
     assert retry.primary.status == "created" and not retry.duplicate
     assert creates(emulator) == 1
@@ -204,6 +215,73 @@ def test_reschedule_cancels_the_old_booking_and_creates_the_new(
     ]
 
 
+def test_a_split_window_refused_half_way_leaves_no_partial_recording(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus", after=1)
+    result = app.service.handle(booking("long", now + HOUR, now + 31 * HOUR), now).primary
+    assert result.status == "failed" and result.tasks == ()
+    assert [t["Status"] for t in emulator.tasks] == ["deleted"]  # the first 24 h piece was removed again
+    assert creates(emulator) == 2 and [r["status"] for r in stack.results()] == ["failed"]
+
+
+def test_cancel_of_a_task_already_gone_at_the_api_is_cancelled(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    (task,) = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary.tasks
+    app.service._live.delete_record_task(task.task_id, task.region)  # removed by hand in the console
+    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    assert result.status == "cancelled" and [t.operation for t in result.tasks] == ["deleted"]
+
+
+def test_a_cancel_the_api_refuses_is_failed(app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    emulator.inject("DeleteRecordTask", "UnsupportedOperation")
+    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    assert result.status == "failed" and result.error is not None and result.error.code == "UnsupportedOperation"
+    assert [t["Status"] for t in emulator.tasks] == ["created"]
+
+
+def test_a_repeated_cancel_past_idempotency_answers_the_first_outcome(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    first = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    dynamodb = stack.client("dynamodb")
+    for item in dynamodb.scan(TableName=stack.idempotency_table)["Items"]:  # every record has expired
+        dynamodb.delete_item(TableName=stack.idempotency_table, Key={"id": item["id"]})
+    again = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 120).primary
+    assert again.status == "cancelled" and again.tasks == first.tasks
+    assert sum(1 for action, _ in emulator.calls if action == "DeleteRecordTask") == 1
+
+
+def test_cancel_during_a_create_waits_then_finishes_the_create_and_removes_it(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    """A cancel that meets a live claim is retried; once the claim lapsed it completes the interrupted
+    create first (so it knows every task that exists), then removes what that made."""
+    app = app_factory()
+    now = int(clock.now)
+    b = booking("b-1", now + HOUR, now + 2 * HOUR)
+    request = RecordTaskRequest("room-b-1", "5000.live.push.com", "live", now + HOUR, now + 2 * HOUR)
+    app.service._ledger.claim_new(b, (request,), "dead-invocation", now + 30)
+    orphan = app.service._live.create_record_task(request)  # made, then the invocation died
+    with pytest.raises(TransientFailure) as caught:
+        app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 1)
+    assert caught.value.code == "InProgress"
+    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    assert result.status == "cancelled" and [t.task_id for t in result.tasks] == [orphan.task_id]
+    assert [t["Status"] for t in emulator.tasks] == ["deleted"] and creates(emulator) == 1
+
+
 # -- deferral and the sweep -----------------------------------------------------------------------------------
 
 
@@ -279,6 +357,50 @@ def test_transient_failure_in_a_sweep_is_retried_by_the_next(
     emulator.inject("CreateRecordTask", "InternalError", times=0)
     second = app.service.sweep(int(clock.now) + 300, time_left=lambda: 60)
     assert second.created == 1 and len(live_tasks(emulator)) == 1
+
+
+def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    start = now + 21 * DAY
+    app.service.handle(booking("far", start, start + HOUR), now)
+    clock.now = start - DAY
+    restore_topic = remove_topic(stack)
+    first = app.service.sweep(int(clock.now), time_left=lambda: 60)
+    assert (first.due, first.created, first.retry_later) == (1, 0, 1) and creates(emulator) == 1
+    restore_topic()
+    second = app.service.sweep(int(clock.now) + 300, time_left=lambda: 60)
+    assert (second.due, second.published, second.created) == (1, 1, 0) and creates(emulator) == 1
+    assert [r["status"] for r in stack.results()] == ["deferred", "created"]
+    assert app.service.sweep(int(clock.now) + 600, time_left=lambda: 60).due == 0
+
+
+def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    start = now + 21 * DAY
+    app.service.handle(booking("far", start, start + HOUR), now)
+    clock.now = start - DAY
+    entry = app.service._ledger.get("direct", "far")
+    app.service._ledger.claim(entry, "other-sweep", int(clock.now), int(clock.now) + 60, entry.requests)
+    summary = app.service.sweep(int(clock.now), time_left=lambda: 60)
+    assert (summary.due, summary.retry_later) == (1, 1) and emulator.calls == []
+
+
+def test_a_sweep_near_the_end_of_its_time_leaves_the_rest_due(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    start = now + 21 * DAY
+    app.service.handle(booking("far", start, start + HOUR), now)
+    clock.now = start - DAY
+    assert app.service.sweep(int(clock.now), time_left=lambda: 2).retry_later == 1 and emulator.calls == []
+    assert app.service.sweep(int(clock.now), time_left=lambda: 60).created == 1
 
 
 def test_sweep_after_the_window_closed_rejects_it(
