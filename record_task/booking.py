@@ -95,6 +95,19 @@ def stream_fields_from(lookup: Callable[[str], tuple[object, str]]) -> StreamFie
     return StreamFields(**values)
 
 
+def required_window(data: dict[str, Any], prefix: str, start_key: str, end_key: str) -> tuple[int, int]:
+    """A booking system's start and end: both required, in order, errors naming `prefix.key`."""
+    start_path, end_path = f"{prefix}.{start_key}", f"{prefix}.{end_key}"
+    for key, path in ((start_key, start_path), (end_key, end_path)):
+        if data.get(key) is None:
+            raise InvalidBooking(f"{path} is required", field=path)
+    start = parse_instant(data[start_key], start_path)
+    end = parse_instant(data[end_key], end_path, round_up=True)
+    if end <= start:
+        raise InvalidBooking(f"{end_path} must be after {start_path}", field=end_path)
+    return start, end
+
+
 def parse_instant(value: object, field_name: str, *, round_up: bool = False) -> int:
     """UNIX seconds from an integer or an ISO 8601 string that carries its offset.
 

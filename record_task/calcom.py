@@ -30,8 +30,8 @@ from record_task.booking import (
     Booking,
     StreamFields,
     optional_text,
-    parse_instant,
     require_text,
+    required_window,
     stream_fields_from,
 )
 from record_task.errors import InvalidBooking
@@ -64,7 +64,7 @@ def parse_calcom(payload: object) -> Booking:
     uid = require_text(data.get("uid"), "payload.uid")
     if trigger == CANCELLED:
         return Booking(booking_id=uid, source="calcom", action="cancel", trigger=trigger)
-    start, end = _window(data)
+    start, end = required_window(data, "payload", "startTime", "endTime")
     replaces = None
     if trigger == RESCHEDULED:
         replaces = require_text(data.get("rescheduleUid"), "payload.rescheduleUid")
@@ -81,17 +81,6 @@ def parse_calcom(payload: object) -> Booking:
         event_type=_event_type(data),
         replaces=replaces,
     )
-
-
-def _window(data: dict[str, Any]) -> tuple[int, int]:
-    for name in ("startTime", "endTime"):
-        if data.get(name) is None:
-            raise InvalidBooking(f"payload.{name} is required", field=f"payload.{name}")
-    start = parse_instant(data["startTime"], "payload.startTime")
-    end = parse_instant(data["endTime"], "payload.endTime", round_up=True)
-    if end <= start:
-        raise InvalidBooking("payload.endTime must be after payload.startTime", field="payload.endTime")
-    return start, end
 
 
 def _event_type(data: dict[str, Any]) -> str | None:

@@ -39,8 +39,8 @@ from record_task.booking import (
     Booking,
     StreamFields,
     optional_text,
-    parse_instant,
     require_text,
+    required_window,
     stream_fields_from,
 )
 from record_task.errors import InvalidBooking
@@ -93,7 +93,7 @@ def parse_calendly(payload: object) -> Booking:
                 skip_reason=f"{remaining} invitee{'s' if remaining != 1 else ''} still active",
             )
         return Booking(booking_id=booking_id, source="calendly", action="cancel", trigger=event)
-    start, end = _window(scheduled)
+    start, end = required_window(scheduled, _EVENT, "start_time", "end_time")
     return Booking(
         booking_id=booking_id,
         source="calendly",
@@ -132,17 +132,6 @@ def _active_invitees(scheduled: dict[str, Any]) -> int:
             f"{path} must be a non-negative integer when {_EVENT}.status is not 'canceled'", field=path
         )
     return active
-
-
-def _window(scheduled: dict[str, Any]) -> tuple[int, int]:
-    for name in ("start_time", "end_time"):
-        if scheduled.get(name) is None:
-            raise InvalidBooking(f"{_EVENT}.{name} is required", field=f"{_EVENT}.{name}")
-    start = parse_instant(scheduled["start_time"], f"{_EVENT}.start_time")
-    end = parse_instant(scheduled["end_time"], f"{_EVENT}.end_time", round_up=True)
-    if end <= start:
-        raise InvalidBooking(f"{_EVENT}.end_time must be after {_EVENT}.start_time", field=f"{_EVENT}.end_time")
-    return start, end
 
 
 def normalise_question(text: str) -> str:

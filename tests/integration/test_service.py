@@ -285,6 +285,15 @@ def test_cancel_during_a_create_waits_then_finishes_the_create_and_removes_it(
 # -- deferral and the sweep -----------------------------------------------------------------------------------
 
 
+def defer_far_booking(app: Any, clock: Clock) -> int:
+    """Book "far" three weeks ahead (deferred), then move the clock to a day before it, when it is due."""
+    now = int(clock.now)
+    start = now + 21 * DAY
+    assert app.service.handle(booking("far", start, start + HOUR), now).primary.status == "deferred"
+    clock.now = start - DAY
+    return start
+
+
 def test_far_booking_is_deferred_once_then_created_by_a_due_sweep(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
@@ -347,10 +356,7 @@ def test_transient_failure_in_a_sweep_is_retried_by_the_next(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory(LIVE_RETRY_BUDGET_SECONDS="0.2")
-    now = int(clock.now)
-    start = now + 21 * DAY
-    app.service.handle(booking("far", start, start + HOUR), now)
-    clock.now = start - DAY
+    defer_far_booking(app, clock)
     emulator.inject("CreateRecordTask", "InternalError", times=100)
     first = app.service.sweep(int(clock.now), time_left=lambda: 60)
     assert (first.due, first.created, first.retry_later) == (1, 0, 1)
@@ -363,10 +369,7 @@ def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory()
-    now = int(clock.now)
-    start = now + 21 * DAY
-    app.service.handle(booking("far", start, start + HOUR), now)
-    clock.now = start - DAY
+    defer_far_booking(app, clock)
     restore_topic = remove_topic(stack)
     first = app.service.sweep(int(clock.now), time_left=lambda: 60)
     assert (first.due, first.created, first.retry_later) == (1, 0, 1) and creates(emulator) == 1
@@ -381,10 +384,7 @@ def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory()
-    now = int(clock.now)
-    start = now + 21 * DAY
-    app.service.handle(booking("far", start, start + HOUR), now)
-    clock.now = start - DAY
+    defer_far_booking(app, clock)
     entry = app.service._ledger.get("direct", "far")
     app.service._ledger.claim(entry, "other-sweep", int(clock.now), int(clock.now) + 60, entry.requests)
     summary = app.service.sweep(int(clock.now), time_left=lambda: 60)
@@ -395,10 +395,7 @@ def test_a_sweep_near_the_end_of_its_time_leaves_the_rest_due(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory()
-    now = int(clock.now)
-    start = now + 21 * DAY
-    app.service.handle(booking("far", start, start + HOUR), now)
-    clock.now = start - DAY
+    defer_far_booking(app, clock)
     assert app.service.sweep(int(clock.now), time_left=lambda: 2).retry_later == 1 and emulator.calls == []
     assert app.service.sweep(int(clock.now), time_left=lambda: 60).created == 1
 
