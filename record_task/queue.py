@@ -8,7 +8,6 @@ last attempt. Everything else ends with a published result and is not retried.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,7 +26,7 @@ from record_task.booking import Booking, as_source
 from record_task.config import Settings
 from record_task.errors import InvalidBooking, RecordTaskError, TransientFailure
 from record_task.service import BookingService
-from record_task.sources import booking_id_hint, parse_booking, parse_json_body
+from record_task.sources import parse_booking, parse_json_body
 
 logger = Logger(service="record-task", child=True)
 BATCH_WORKERS = 10  # SQS delivers at most 10 records per batch: one thread each
@@ -67,8 +66,7 @@ class QueueConsumer:
             body = parse_json_body(record.body or "")
             booking = parse_booking(body, source)
         except InvalidBooking as exc:
-            digest = hashlib.sha256((record.body or "").encode()).hexdigest()
-            self._service.reject(exc, digest, now, source, booking_id_hint(record.body or ""))
+            self._service.reject(exc, record.body or "", now, source)
             logger.info("message rejected", extra={"field": exc.field})
             return "rejected"
         logger.thread_safe_append_keys(booking_id=booking.booking_id, source=booking.source)

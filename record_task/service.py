@@ -9,6 +9,7 @@ A result is published inside the idempotent step, so a failed publish is retried
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +28,7 @@ from record_task.errors import InvalidBooking, PermanentFailure, RecordTaskError
 from record_task.ledger import BookingLedger, Conflict, Entry, ledger_key
 from record_task.plan import RecordTaskRequest, plan_recording
 from record_task.results import Result, ResultPublisher, TaskRecord
+from record_task.sources import rejection_hints
 
 if TYPE_CHECKING:
     from record_task.live import LiveApi
@@ -121,10 +123,16 @@ class BookingService:
             self._count("duplicate")
         return Outcome(results=tuple(results), duplicate=duplicate)
 
-    def reject(
-        self, error: InvalidBooking, body_digest: str, now: int, source: str | None, booking_id: str | None = None
-    ) -> Outcome:
-        """A message that is not a valid booking: published once per distinct body."""
+    def reject(self, error: InvalidBooking, raw: bytes | str, now: int, source: str | None) -> Outcome:
+        """A message that is not a valid booking: published once per distinct body and source.
+
+        The source is the one the message was sent as, else the one its shape suggests; the booking id
+        is read as far as the body allows, so the result still says what it was about.
+        """
+        hinted_source, booking_id = rejection_hints(raw)
+        source = source or hinted_source
+        body = raw.encode() if isinstance(raw, str) else raw
+        body_digest = hashlib.sha256((source or "").encode() + b"\n" + body).hexdigest()
         result = Result(
             status="rejected", booking_id=booking_id, action=None, source=source, error=error.info, received_at=iso(now)
         )

@@ -78,15 +78,22 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def booking_id_hint(raw: bytes | str) -> str | None:
-    """The booking id of a body that failed to parse, as far as one can be read; never raises.
-
-    Lets a `rejected` result still say which booking it was about.
-    """
+def rejection_hints(raw: bytes | str) -> tuple[Source | None, str | None]:
+    """The source and booking id of a body that failed to parse, as far as they can be read; never
+    raises. Lets a `rejected` result still say which booking, from which system, it was about."""
     try:
         body = parse_json_body(raw)
     except InvalidBooking:
-        return None
+        return None, None
+    return _shape(body), _booking_id_in(body)
+
+
+def booking_id_hint(raw: bytes | str) -> str | None:
+    """The booking id of a body that failed to parse, as far as one can be read; never raises."""
+    return rejection_hints(raw)[1]
+
+
+def _booking_id_in(body: object) -> str | None:
     if not isinstance(body, dict):
         return None
     payload = body.get("payload")

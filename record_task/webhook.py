@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from record_task.config import Settings
 from record_task.errors import ErrorInfo, InvalidBooking, TransientFailure
 from record_task.service import BookingService, Outcome
 from record_task.signatures import SignatureError, verify_calcom, verify_calendly, verify_direct
-from record_task.sources import booking_id_hint, parse_booking, parse_json_body
+from record_task.sources import parse_booking, parse_json_body
 
 logger = Logger(service="record-task", child=True)
 MAX_BODY_BYTES = 256 * 1024
@@ -80,9 +79,11 @@ class Webhook:
                 else (event.body or "").encode("utf-8")
             )
         except (binascii.Error, ValueError):
-            return _error(400, ErrorInfo("InvalidParameter", "body is flagged base64 but is not valid base64"))
+            return _error(400, ErrorInfo("InvalidParameter", "body is flagged base64 but is not valid base64", "body"))
         if len(raw) > MAX_BODY_BYTES:
-            return _error(413, ErrorInfo("PayloadTooLarge", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}"))
+            return _error(
+                413, ErrorInfo("PayloadTooLarge", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", "body")
+            )
         try:
             self._verify(source, raw, lambda name: _header(event.headers, name), now)
         except SignatureError as exc:
@@ -93,8 +94,7 @@ class Webhook:
                 booking = parse_booking(parse_json_body(raw), source)
                 logger.append_keys(booking_id=booking.booking_id, source=source)
             except InvalidBooking as exc:
-                digest = hashlib.sha256(raw).hexdigest()
-                return _respond(self._service.reject(exc, digest, now, source, booking_id_hint(raw)))
+                return _respond(self._service.reject(exc, raw, now, source))
             return _respond(self._service.handle(booking, now))
         except TransientFailure as exc:
             response = _error(503, exc.info)

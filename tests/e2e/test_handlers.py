@@ -13,9 +13,11 @@ from types import ModuleType
 from typing import Any
 
 from record_task.booking import Booking
+from record_task.signatures import sign_calcom
 from tests.conftest import Clock
 from tests.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
 from tests.local_aws import LocalStack
+from tests.sample_events import CALCOM_SECRET
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -121,6 +123,26 @@ def test_source_attribute_selects_the_parser(handler: ModuleType, stack: LocalSt
     assert result["status"] == "rejected"
 
 
+def test_a_rejection_names_the_source_its_shape_shows(handler: ModuleType, stack: LocalStack) -> None:
+    """Without a `source` attribute the rejected body's shape still says where it came from; the same
+    bad body through the webhook is then the same rejection, and through another source's route a new one."""
+    t = now()
+    bad = json.dumps(direct("b", t + HOUR, "2026-12-01T10:00:00"))
+    handler.queue(sqs_event(sqs_record(bad)), FakeContext())
+    (result,) = stack.results()
+    assert (result["source"], result["bookingId"], result["error"]["field"]) == ("direct", "b", "EndTime")
+    again = handler.webhook(http_event("/bookings", bad), FakeContext())
+    assert again["statusCode"] == 400 and body(again) == {k: v for k, v in result.items() if k != "_attributes"}
+    assert stack.results() == []  # the repeat published nothing
+    signed = {"X-Cal-Signature-256": sign_calcom(bad, CALCOM_SECRET)}
+    misrouted = handler.webhook(http_event("/webhooks/calcom", bad, signed), FakeContext())
+    assert (
+        misrouted["statusCode"] == 400 and "direct format but was sent as calcom" in body(misrouted)["error"]["message"]
+    )
+    (published,) = stack.results()
+    assert (published["source"], published["error"]["field"]) == ("calcom", "body")
+
+
 # -- webhook ----------------------------------------------------------------------------------------------------
 
 
@@ -143,7 +165,11 @@ def test_webhook_status_codes(handler: ModuleType, stack: LocalStack, emulator: 
     )
     assert cancelled["statusCode"] == 200 and body(cancelled)["status"] == "cancelled"
     too_big = handler.webhook(http_event("/bookings", " " * (256 * 1024 + 1)), FakeContext())
-    assert too_big["statusCode"] == 413
+    assert too_big["statusCode"] == 413 and body(too_big)["error"]["field"] == "body"
+    bad_base64 = http_event("/bookings", valid, base64_body=True)
+    bad_base64["body"] = "%%% not base64"
+    undecodable = handler.webhook(bad_base64, FakeContext())
+    assert undecodable["statusCode"] == 400 and body(undecodable)["error"]["field"] == "body"
     unknown = handler.webhook(http_event("/nowhere", valid), FakeContext())
     assert unknown["statusCode"] == 404
     emulator.inject("CreateRecordTask", "InvalidParameterValue")
