@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Metrics
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.config import Settings
@@ -20,6 +20,8 @@ from record_task.queue import QueueConsumer
 from record_task.results import ResultPublisher
 from record_task.service import BookingService
 from record_task.webhook import Webhook
+
+logger = Logger(service="record-task", child=True)
 
 
 @dataclass
@@ -43,7 +45,10 @@ def sweep_time(event: Mapping[str, Any]) -> int:
     """EventBridge's `time` (ISO 8601, Z); a hand-made invocation without it uses the wall clock."""
     value = event.get("time") if isinstance(event, Mapping) else None
     if isinstance(value, str) and value:
-        return int(datetime.fromisoformat(value).timestamp())
+        try:
+            return int(datetime.fromisoformat(value).timestamp())
+        except ValueError:
+            logger.warning("event time is not ISO 8601; using the wall clock", extra={"time": value})
     return int(time.time())
 
 

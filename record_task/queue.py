@@ -42,6 +42,9 @@ class QueueConsumer:
         self._pool = ThreadPoolExecutor(max_workers=BATCH_WORKERS, thread_name_prefix="record")
 
     def __call__(self, event: dict[str, Any], context: LambdaContext | None) -> dict[str, Any]:
+        if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
+            logger.error("not an SQS event (no Records list): there is no message to process or retry")
+            return {"batchItemFailures": []}
         processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
         return dict(async_process_partial_response(event, self._handle_async, processor, context))
 

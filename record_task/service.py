@@ -24,7 +24,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from record_task.booking import Booking
 from record_task.config import Settings
-from record_task.errors import InvalidBooking, PermanentFailure, RecordTaskError, TransientFailure
+from record_task.errors import ErrorInfo, InvalidBooking, PermanentFailure, RecordTaskError, TransientFailure
 from record_task.ledger import BookingLedger, Conflict, Entry, ledger_key
 from record_task.plan import RecordTaskRequest, plan_recording
 from record_task.results import Result, ResultPublisher, TaskRecord
@@ -117,7 +117,10 @@ class BookingService:
         for step in steps:
             key = step.key if not step.skip_reason else f"{step.key}:{step.trigger}"
             message, repeat = self._once(key, partial(self._decide_and_publish, step, now, received_at))
-            results.append(Result.from_message(message))
+            result = Result.from_message(message)
+            if repeat and step.action == "create" and not step.skip_reason:
+                result, repeat = self._recheck(step, result, received_at)
+            results.append(result)
             duplicate = duplicate and repeat
         if duplicate:
             self._count("duplicate")
@@ -143,6 +146,28 @@ class BookingService:
 
         message, repeat = self._once(f"rejected:{body_digest}", publish)
         return Outcome(results=(Result.from_message(message),), duplicate=repeat)
+
+    def _recheck(self, booking: Booking, earlier: Result, received_at: str) -> tuple[Result, bool]:
+        """A repeated create is answered with its first outcome only while that still holds: not after
+        the booking was cancelled, and not for the same BookingId with another window or stream."""
+        entry = self._ledger.get(booking.source, booking.booking_id)
+        if entry is None:
+            return earlier, True
+        if entry.state == "cancelled":
+            reason = f"booking {booking.booking_id} was cancelled; it is not recorded again (book it under a new id)"
+            verdict = Result.for_booking(booking, "skipped", received_at, reason=reason)
+        elif _what_is_recorded(entry.booking) != _what_is_recorded(booking):
+            error = ErrorInfo(
+                "InvalidParameter",
+                f"BookingId {booking.booking_id!r} is already booked with another window or stream; cancel it and "
+                "book the new session under a new BookingId",
+                field="BookingId",
+            )
+            verdict = Result.for_booking(booking, "rejected", received_at, error=error)
+        else:
+            return earlier, True
+        self._publish(verdict)
+        return verdict, False
 
     def give_up(self, booking: Booking | None, error: RecordTaskError, now: int, source: str | None) -> Result:
         """The last delivery failed transiently: say `failed` before the message goes to the DLQ."""
@@ -404,6 +429,10 @@ class BookingService:
     def _count(self, name: str, value: int = 1) -> None:
         if self._metrics is not None:
             self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+
+
+def _what_is_recorded(booking: Booking) -> tuple[object, ...]:
+    return booking.start_time, booking.end_time, booking.stream
 
 
 def _safe(work: Callable[[Entry], str], entry: Entry) -> str:

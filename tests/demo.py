@@ -1,9 +1,9 @@
 """`make demo`: the whole pipeline on loopback, real HTTP all the way.
 
 Starts a moto server (SQS, SNS, DynamoDB) and the Tencent emulator, creates the stack's resources,
-drives the `events/` samples through `handler.queue`, `handler.webhook` and `handler.sweep` (every
-delivery twice), then prints the results read back from the topic and the emulator's task ledger,
-checks them, and stops everything it started.
+drives the `events/` samples (fresh copies written to `.demo/events`) through `handler.queue`,
+`handler.webhook` and `handler.sweep` (every delivery twice), then prints the results read back from
+the topic and the emulator's task ledger, checks them, and stops everything it started.
 
 With `TENCENTCLOUD_SECRET_ID`/`TENCENTCLOUD_SECRET_KEY` set and `LIVE_ENDPOINT` unset, the Tencent
 part goes to the real API instead of the emulator (AWS stays local); the sweep section, which needs
@@ -25,6 +25,7 @@ from tests import sample_events
 from tests.lambda_events import FakeContext, scheduled_event
 from tests.local_aws import CREDENTIALS, LocalStack, moto_server
 
+DEMO_EVENTS = sample_events.EVENTS.parent / ".demo" / "events"  # gitignored
 DAY = 24 * 3600
 CALCOM_FIRST, CALCOM_MOVED = "qX4nT2vRbZ8hWkLm5PcD1s", "mR7pQ3sLw9YcV2nHk6JdF0"  # uids in tests/fixtures/calcom
 CALENDLY_FIRST, CALENDLY_MOVED = "0f6c1a3e-9b2d-4e7f-8a1c-3d5e7f9b1a2c", "3a5c7e9b-1d3f-4a5c-8e7a-9b1d3f5a7c9e"
@@ -46,7 +47,7 @@ def say(title: str) -> None:
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((sample_events.EVENTS / name).read_text())  # type: ignore[no-any-return]
+    return json.loads((DEMO_EVENTS / name).read_text())  # type: ignore[no-any-return]
 
 
 def show(label: str, response: dict[str, Any]) -> None:
@@ -89,7 +90,7 @@ def main() -> int:
         print(
             f"Tencent Live API: {emulator.endpoint if emulator else 'the real API (credentials from the environment)'}"
         )
-        sample_events.write()
+        sample_events.write(directory=DEMO_EVENTS)  # fresh copies; the committed events/ stay as they are
         handler = importlib.import_module("handler")
         run_samples(handler)
         if emulator is not None:

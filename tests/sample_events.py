@@ -112,12 +112,12 @@ def build(now: int) -> dict[str, dict[str, Any]]:
     return events
 
 
-def write(now: int | None = None) -> list[Path]:
+def write(now: int | None = None, directory: Path = EVENTS) -> list[Path]:
     now = int(time.time()) if now is None else now
-    EVENTS.mkdir(exist_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, event in build(now).items():
-        path = EVENTS / name
+        path = directory / name
         path.write_text(json.dumps(event, indent=2) + "\n", encoding="utf-8")
         written.append(path)
     return written

@@ -143,6 +143,18 @@ def test_a_rejection_names_the_source_its_shape_shows(handler: ModuleType, stack
     assert (published["source"], published["error"]["field"]) == ("calcom", "body")
 
 
+def test_an_event_that_is_not_from_sqs_is_answered_not_raised(handler: ModuleType, stack: LocalStack) -> None:
+    for event in ({}, {"Records": "x"}):
+        assert handler.queue(event, FakeContext()) == {"batchItemFailures": []}
+    assert stack.results() == []
+
+
+def test_a_sweep_event_with_an_unreadable_time_uses_the_wall_clock(handler: ModuleType) -> None:
+    before = now()
+    summary = handler.sweep({"time": "yesterday"}, FakeContext())
+    assert before <= summary["time"] <= now() and summary["due"] == 0
+
+
 # -- webhook ----------------------------------------------------------------------------------------------------
 
 

@@ -215,6 +215,34 @@ def test_reschedule_cancels_the_old_booking_and_creates_the_new(
     ]
 
 
+def test_a_create_repeated_after_its_cancel_is_skipped_not_answered_with_the_deleted_task(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60)
+    again = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 120)
+    assert again.primary.status == "skipped" and not again.duplicate and "cancelled" in (again.primary.reason or "")
+    assert [t["Status"] for t in emulator.tasks] == ["deleted"] and creates(emulator) == 1
+    assert [r["status"] for r in stack.results()] == ["created", "cancelled", "skipped"]
+
+
+def test_the_same_booking_id_with_another_window_is_rejected_naming_it(
+    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()
+    now = int(clock.now)
+    first = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
+    moved = app.service.handle(booking("b-1", now + 3 * HOUR, now + 4 * HOUR), now + 60)
+    assert moved.primary.status == "rejected" and not moved.duplicate
+    assert moved.primary.error is not None and moved.primary.error.field == "BookingId"
+    same = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 120)
+    assert same.duplicate and same.primary == first  # a true redelivery still gets the first outcome
+    assert creates(emulator) == 1
+    assert [r["status"] for r in stack.results()] == ["created", "rejected"]
+
+
 def test_a_split_window_refused_half_way_leaves_no_partial_recording(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
