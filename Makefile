@@ -34,10 +34,10 @@ unit: $(PY_OK)
 	$(BIN)/pytest tests/unit
 
 demo: setup
-	$(BIN)/python -m tests.demo
+	$(BIN)/python -m tools.demo
 
 bench: setup
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tools.bench
 
 # Builds the deployment zip offline (npx osls package --stage dev) and checks size, contents and cfn-lint.
 package: setup
@@ -46,10 +46,10 @@ package: setup
 # A long-running local stack (moto server on :5000, Tencent emulator on :9000) for
 # `npx osls invoke local --stage local -f queue -p events/<file>.json`; Ctrl-C stops it.
 stack: $(PY_OK)
-	$(BIN)/python -m tests.local_stack
+	$(BIN)/python -m tools.local_stack
 
 clean:
 	rm -rf $(VENV) node_modules .serverless .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis
 
 events: $(PY_OK)
-	$(BIN)/python -m tests.sample_events
+	$(BIN)/python -m tools.sample_events

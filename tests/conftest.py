@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.local_aws import CREDENTIALS, LocalStack, moto_server
+from tools.local_aws import CREDENTIALS, LocalStack, moto_server
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the moto server's access log
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
@@ -57,7 +57,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def emulator(clock: Clock) -> Iterator[Any]:
-    from tests.emulator import start_emulator
+    from tools.emulator import start_emulator
 
     with start_emulator(now=clock) as running:
         yield running

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EMULATOR_KEYS
-from tests.local_aws import LocalStack
+from tools.local_aws import LocalStack
 
 WEBHOOK_SECRETS = {"CALCOM_WEBHOOK_SECRET": "calcom-test-secret", "CALENDLY_WEBHOOK_SECRET": "calendly-test-secret"}
 

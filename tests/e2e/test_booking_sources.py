@@ -13,8 +13,8 @@ import pytest
 from record_task.signatures import sign_calcom, sign_calendly
 from tests import sample_events
 from tests.e2e.conftest import WEBHOOK_SECRETS as SECRETS
-from tests.lambda_events import FakeContext, http_event, scheduled_event, sqs_event, sqs_record
-from tests.local_aws import LocalStack
+from tools.lambda_events import FakeContext, http_event, scheduled_event, sqs_event, sqs_record
+from tools.local_aws import LocalStack
 
 HOUR = 3600
 DAY = 24 * HOUR

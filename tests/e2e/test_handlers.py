@@ -15,9 +15,9 @@ from typing import Any
 from record_task.booking import Booking
 from record_task.signatures import sign_calcom
 from tests.conftest import Clock
-from tests.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
-from tests.local_aws import LocalStack
-from tests.sample_events import CALCOM_SECRET
+from tools.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
+from tools.local_aws import LocalStack
+from tools.sample_events import CALCOM_SECRET
 
 HOUR = 3600
 DAY = 24 * HOUR

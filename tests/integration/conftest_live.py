@@ -14,7 +14,7 @@ import pytest
 
 from record_task.live import LiveApi
 from record_task.plan import RecordTaskRequest
-from tests.emulator import Emulator, start_emulator
+from tools.emulator import Emulator, start_emulator
 
 KEYS = ("AKIDEMULATOR", "emulator-secret-key")
 REGION = "ap-singapore"

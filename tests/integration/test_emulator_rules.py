@@ -25,7 +25,6 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from record_task.live import LiveApi
-from tests.emulator import Emulator
 from tests.integration.conftest_live import (  # noqa: F401  (fixtures, registered by name)
     KEYS,
     REGION,
@@ -33,6 +32,7 @@ from tests.integration.conftest_live import (  # noqa: F401  (fixtures, register
     planned,
     sdk_call,
 )
+from tools.emulator import Emulator
 
 NOW = 1_800_000_000  # the emulator's clock in these tests: every rule is checked against it
 DAY = 86400
@@ -345,7 +345,7 @@ def test_runs_in_the_foreground_for_other_processes() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.emulator", "--port", str(port), "--secret-id", "AKIDOTHER", "--secret-key", "k"],
+        [sys.executable, "-m", "tools.emulator", "--port", str(port), "--secret-id", "AKIDOTHER", "--secret-key", "k"],
         stdout=subprocess.PIPE,
         text=True,
     )

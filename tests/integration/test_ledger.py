@@ -10,7 +10,7 @@ from record_task.booking import Booking
 from record_task.ledger import BookingLedger, Conflict, ledger_key
 from record_task.plan import RecordTaskRequest
 from record_task.results import Result, TaskRecord
-from tests.local_aws import LocalStack
+from tools.local_aws import LocalStack
 
 NOW = 1_800_000_000
 

@@ -23,7 +23,6 @@ from moto import mock_aws
 from record_task.config import Settings
 from record_task.errors import ConfigurationError, PermanentFailure, TransientFailure
 from record_task.live import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, LiveApi, RateLimiter, parse_endpoint
-from tests.emulator import Emulator
 from tests.integration.conftest_live import (  # noqa: F401  (fixtures, registered by name)
     KEYS,
     REGION,
@@ -34,6 +33,7 @@ from tests.integration.conftest_live import (  # noqa: F401  (fixtures, register
     make_api_fixture,
     planned,
 )
+from tools.emulator import Emulator
 
 MakeApi = Callable[..., LiveApi]
 

@@ -12,7 +12,7 @@ from record_task.booking import Booking, StreamFields
 from record_task.errors import TransientFailure
 from record_task.plan import RecordTaskRequest
 from tests.conftest import Clock
-from tests.local_aws import LocalStack
+from tools.local_aws import LocalStack
 
 HOUR = 3600
 DAY = 24 * HOUR

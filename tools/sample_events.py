@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from record_task.signatures import sign_calcom, sign_calendly
-from tests.lambda_events import direct, http_event, scheduled_event, sqs_event, sqs_record
+from tools.lambda_events import direct, http_event, scheduled_event, sqs_event, sqs_record
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures"
 HOUR = 3600
 DAY = 24 * HOUR
 CALCOM_SECRET = "calcom-test-secret"

@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from tests.conftest import EMULATOR_KEYS
-from tests.lambda_events import FakeContext, direct, sqs_event, sqs_record
-from tests.local_aws import CREDENTIALS, LocalStack, free_port
+from tools.lambda_events import FakeContext, direct, sqs_event, sqs_record
+from tools.local_aws import CREDENTIALS, LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = 24 * 3600
@@ -79,7 +79,7 @@ def cold_imports(runs: int) -> dict[str, float]:
 
 
 def batch_of_ten(endpoint: str, latency: float, batches: int) -> list[float]:
-    from tests.emulator import start_emulator
+    from tools.emulator import start_emulator
 
     timings = []
     with start_emulator() as emulator:
@@ -110,7 +110,7 @@ def batch_of_ten(endpoint: str, latency: float, batches: int) -> list[float]:
 
 def sweep(endpoint: str, count: int) -> tuple[float, dict[str, object]]:
     from record_task.app import build_app
-    from tests.emulator import start_emulator
+    from tools.emulator import start_emulator
 
     class Clock:
         now = float(int(time.time()))

@@ -21,9 +21,9 @@ from contextlib import ExitStack
 from types import ModuleType
 from typing import Any
 
-from tests import sample_events
-from tests.lambda_events import FakeContext, scheduled_event
-from tests.local_aws import CREDENTIALS, LocalStack, moto_server
+from tools import sample_events
+from tools.lambda_events import FakeContext, scheduled_event
+from tools.local_aws import CREDENTIALS, LocalStack, moto_server
 
 DEMO_EVENTS = sample_events.EVENTS.parent / ".demo" / "events"  # gitignored
 DAY = 24 * 3600
@@ -77,7 +77,7 @@ def main() -> int:
         }
         emulator = None
         if not real_api:
-            from tests.emulator import start_emulator
+            from tools.emulator import start_emulator
 
             emulator = running.enter_context(start_emulator(now=clock))
             env.update(

@@ -1,4 +1,4 @@
-"""`python -m tests.emulator --port 9000`: the emulator in the foreground, for other processes.
+"""`python -m tools.emulator --port 9000`: the emulator in the foreground, for other processes.
 
 Control endpoints (JSON):
   GET  /_emulator/tasks      every task with its Status
@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from tests.emulator.server import start_emulator
+from tools.emulator.server import start_emulator
 
 
 def main() -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 
-from tests.emulator import start_emulator
-from tests.local_aws import LocalStack, moto_server
+from tools.emulator import start_emulator
+from tools.local_aws import LocalStack, moto_server
 
 
 def main() -> None:
