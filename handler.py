@@ -1,19 +1,34 @@
-"""Lambda entry points. Everything is built once per container; each handler only delegates."""
+"""Lambda entry points. Everything is built once per container; each handler only delegates.
+
+Tracing is opt-in (`RECORD_TASK_TRACING=true`): the X-Ray SDK costs ~250 ms of cold start, so it is
+not imported when tracing is off.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.app import App, build_app
 from record_task.errors import ConfigurationError
 
+Handler = TypeVar("Handler", bound=Callable[..., Any])
 logger = Logger(service="record-task")
 metrics = Metrics(namespace="RecordTask", service="record-task")
-tracer = Tracer(service="record-task")
+
+
+def _traced(function: Handler) -> Handler:
+    if os.environ.get("RECORD_TASK_TRACING", "").strip().lower() != "true":
+        return function
+    from aws_lambda_powertools import Tracer
+
+    return cast(Handler, Tracer(service="record-task").capture_lambda_handler(function))
+
 
 try:
     APP: App | None = build_app(metrics=metrics)
@@ -30,16 +45,14 @@ def _app() -> App:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@_traced
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    app = _app()
-    app.idempotency.config.register_lambda_context(context)
-    return app.queue(event, context)
+    return _app().queue(event, context)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@_traced
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if APP is None:
@@ -49,12 +62,11 @@ def webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "headers": {"Content-Type": "application/json"},
             "body": json.dumps({"error": error}),
         }
-    APP.idempotency.config.register_lambda_context(context)
     return APP.webhook(event, context)
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler
+@_traced
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def sweep(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return _app().sweep(event, context)

@@ -12,33 +12,39 @@ import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from record_task.cancellation import Cancellation
 from record_task.config import Settings
-from record_task.idempotency import IdempotentSteps
+from record_task.creation import TaskCreation
+from record_task.decision import BookingDecision, iso
 from record_task.ledger import BookingLedger
 from record_task.live import LiveApi
+from record_task.outcomes import Announcer
 from record_task.queue import QueueConsumer
 from record_task.results import ResultPublisher
-from record_task.service import BookingService
+from record_task.sweep import Sweep
 from record_task.webhook import Webhook
 
 logger = Logger(service="record-task", child=True)
+DEFAULT_SWEEP_SECONDS = 900.0  # Lambda's longest run, for a sweep invoked without a context
 
 
 @dataclass
 class App:
     settings: Settings
-    service: BookingService
+    decision: BookingDecision
     queue: QueueConsumer
     webhook: Webhook
-    idempotency: IdempotentSteps
+    sweeper: Sweep
+    ledger: BookingLedger
+    live: LiveApi
 
     def sweep(self, event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         """Activate due deferred bookings; the scheduled event's `time` is the clock."""
         now = sweep_time(event)
         started = time.monotonic()
-        budget = context.get_remaining_time_in_millis() / 1000 if context else 900.0
-        summary = self.service.sweep(now, time_left=lambda: budget - (time.monotonic() - started))
-        return {"time": now, **summary.to_dict()}
+        budget = context.get_remaining_time_in_millis() / 1000 if context else DEFAULT_SWEEP_SECONDS
+        summary = self.sweeper.run(now, iso(now), time_left=lambda: budget - (time.monotonic() - started))
+        return {"time": now, **summary}
 
 
 def sweep_time(event: Mapping[str, Any]) -> int:
@@ -48,7 +54,7 @@ def sweep_time(event: Mapping[str, Any]) -> int:
         try:
             return int(datetime.fromisoformat(value).timestamp())
         except ValueError:
-            logger.warning("event time is not ISO 8601; using the wall clock", extra={"time": value})
+            logger.warning("event time is not ISO 8601; using the wall clock", extra={"time": value[:64]})
     return int(time.time())
 
 
@@ -58,20 +64,18 @@ def build_app(
     clock: Callable[[], float] = time.time,
 ) -> App:
     settings = Settings.from_env(env)
-    dynamodb = boto3.client("dynamodb")
-    idempotency = IdempotentSteps(settings.idempotency_table, dynamodb)
-    service = BookingService(
-        settings,
-        live=LiveApi.from_settings(settings),
-        ledger=BookingLedger(settings.bookings_table, dynamodb),
-        publisher=ResultPublisher(settings.results_topic_arn, boto3.client("sns")),
-        once=idempotency,
-        metrics=metrics,
-    )
+    ledger = BookingLedger(settings.bookings_table, boto3.client("dynamodb"))
+    announcer = Announcer(ledger, ResultPublisher(settings.results_topic_arn, boto3.client("sns")), metrics)
+    live = LiveApi.from_settings(settings)
+    creation = TaskCreation(settings, live, ledger)
+    cancellation = Cancellation(live, ledger, creation, announcer)
+    decision = BookingDecision(settings, ledger, creation, cancellation, announcer)
     return App(
         settings=settings,
-        service=service,
-        queue=QueueConsumer(service, settings, clock),
-        webhook=Webhook(service, settings, clock),
-        idempotency=idempotency,
+        decision=decision,
+        queue=QueueConsumer(decision, settings, clock),
+        webhook=Webhook(decision, settings, clock),
+        sweeper=Sweep(settings, ledger, creation, announcer),
+        ledger=ledger,
+        live=live,
     )

@@ -21,6 +21,11 @@ SOURCES: tuple[Source, ...] = ("direct", "calcom", "calendly")
 
 # A seconds timestamp this large is past the year 5138: it is milliseconds sent as seconds.
 _MAX_SECONDS = 100_000_000_000
+_MAX_TIME_CHARS = 64
+# Longest accepted text per kind of field: what the API, the ledger's key (2,048 bytes) and a result
+# (SNS: 256 KB) can hold. Longer input is rejected naming the field, never retried.
+MAX_ID_CHARS = 256
+STREAM_LIMITS = {"stream_name": 256, "domain_name": 253, "app_name": 128, "extension": 2048, "region": 32}
 
 
 @dataclass(frozen=True)
@@ -90,8 +95,10 @@ def stream_fields_from(lookup: Callable[[str], tuple[object, str]]) -> StreamFie
         raw, path = lookup(item.name)
         if isinstance(raw, str):
             raw = raw.strip()
-        read = optional_int if item.name in ("stream_type", "template_id") else optional_text
-        values[item.name] = read(raw, path)
+        if item.name in ("stream_type", "template_id"):
+            values[item.name] = optional_int(raw, path)
+        else:
+            values[item.name] = optional_text(raw, path, STREAM_LIMITS[item.name])
     return StreamFields(**values)
 
 
@@ -131,6 +138,8 @@ def parse_instant(value: object, field_name: str, *, round_up: bool = False) -> 
         text = value.strip()
         if not text:
             raise InvalidBooking(f"{field_name} must not be empty", field=field_name)
+        if len(text) > _MAX_TIME_CHARS:
+            raise InvalidBooking(f"{field_name} is too long to be a time", field=field_name)
         try:
             moment = datetime.fromisoformat(text)
         except ValueError:
@@ -148,19 +157,37 @@ def parse_instant(value: object, field_name: str, *, round_up: bool = False) -> 
     )
 
 
-def require_text(value: object, field_name: str) -> str:
-    """A non-empty string, or a rejection naming the field."""
+def require_text(value: object, field_name: str, limit: int = MAX_ID_CHARS) -> str:
+    """A non-empty string of at most `limit` characters, or a rejection naming the field."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidBooking(f"{field_name} is required and must be a non-empty string", field=field_name)
-    return value.strip()
+    return _within(value.strip(), field_name, limit)
 
 
-def optional_text(value: object, field_name: str) -> str | None:
+def optional_text(value: object, field_name: str, limit: int = MAX_ID_CHARS) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidBooking(f"{field_name} must be a string", field=field_name)
-    return value
+    return _within(value, field_name, limit)
+
+
+def _within(text: str, field_name: str, limit: int) -> str:
+    if len(text) > limit:
+        raise InvalidBooking(
+            f"{field_name} is {len(text)} characters long; at most {limit} are allowed", field=field_name
+        )
+    return text
+
+
+def is_blank(value: object) -> bool:
+    """Not given: None, or a string of white space only."""
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def last_segment(uri: str) -> str:
+    """The id at the end of a resource URI (`.../scheduled_events/ABC` -> `ABC`)."""
+    return uri.rstrip("/").rsplit("/", 1)[-1].strip()
 
 
 def optional_int(value: object, field_name: str) -> int | None:

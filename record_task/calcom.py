@@ -29,6 +29,7 @@ from typing import Any
 from record_task.booking import (
     Booking,
     StreamFields,
+    is_blank,
     optional_text,
     require_text,
     required_window,
@@ -97,9 +98,9 @@ def _stream(data: dict[str, Any]) -> StreamFields:
     def pick(attribute: str) -> tuple[object, str]:
         key = STREAM_KEYS[attribute]
         value, path = metadata.get(key), f"payload.metadata.{key}"
-        if _blank(value):
+        if is_blank(value):
             value, path = _answer(responses.get(key), f"payload.responses.{key}")
-        return (None if _blank(value) else value), path
+        return (None if is_blank(value) else value), path
 
     return stream_fields_from(pick)
 
@@ -119,12 +120,8 @@ def _object(value: object, path: str) -> dict[str, Any]:
     return value
 
 
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def _skipped(trigger: str, body: dict[str, Any]) -> Booking:
-    """A trigger that needs no recording change; the id is whatever the shape offers ("" when none)."""
+def booking_id_hint(body: dict[str, Any]) -> str | None:
+    """The booking uid wherever a Cal.com shape keeps it, for results about bodies not fully read."""
     data = body.get("payload")
     candidates: list[object] = [body.get("uid")]  # the flat MEETING_* shape
     if isinstance(data, dict):
@@ -135,7 +132,12 @@ def _skipped(trigger: str, body: dict[str, Any]) -> Booking:
             booking.get("uid") if isinstance(booking, dict) else None,  # WRONG_ASSIGNMENT_REPORT
             *candidates,
         ]
-    booking_id = next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), "")
+    return next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), None)
+
+
+def _skipped(trigger: str, body: dict[str, Any]) -> Booking:
+    """A trigger that needs no recording change; the id is whatever the shape offers ("" when none)."""
+    booking_id = optional_text(booking_id_hint(body), "payload.uid") or ""
     return Booking(
         booking_id=booking_id, source="calcom", trigger=trigger, skip_reason=f"trigger {trigger} needs no action"
     )

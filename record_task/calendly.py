@@ -38,6 +38,8 @@ from typing import Any
 from record_task.booking import (
     Booking,
     StreamFields,
+    is_blank,
+    last_segment,
     optional_text,
     require_text,
     required_window,
@@ -69,7 +71,7 @@ def parse_calendly(payload: object) -> Booking:
     event = require_text(payload.get("event"), "event")
     invitee = payload.get("payload")
     if event not in (CREATED, CANCELED):
-        return _skipped(event, invitee)
+        return _skipped(event, payload)
     if not isinstance(invitee, dict):
         raise InvalidBooking(f"payload is required for {event} and must be an object", field="payload")
     scheduled = invitee.get("scheduled_event")
@@ -81,7 +83,7 @@ def parse_calendly(payload: object) -> Booking:
         )
     if not isinstance(scheduled, dict):
         raise InvalidBooking(f"{_EVENT} must be an object", field=_EVENT)
-    booking_id = _last_segment(require_text(scheduled.get("uri"), f"{_EVENT}.uri"), f"{_EVENT}.uri")
+    booking_id = _id_in(require_text(scheduled.get("uri"), f"{_EVENT}.uri", 1024), f"{_EVENT}.uri")
     if event == CANCELED:
         remaining = _active_invitees(scheduled)
         if remaining:
@@ -106,18 +108,18 @@ def parse_calendly(payload: object) -> Booking:
     )
 
 
-def _last_segment(uri: str, path: str) -> str:
-    segment = uri.rstrip("/").rsplit("/", 1)[-1].strip()
+def _id_in(uri: str, path: str) -> str:
+    segment = last_segment(uri)
     if not segment:
         raise InvalidBooking(f"{path} must end with the resource's id", field=path)
-    return segment
+    return require_text(segment, path)
 
 
 def _event_type(scheduled: dict[str, Any]) -> str | None:
-    uri = optional_text(scheduled.get("event_type"), f"{_EVENT}.event_type")
+    uri = optional_text(scheduled.get("event_type"), f"{_EVENT}.event_type", 1024)
     if uri is None or not uri.strip():
         return None
-    return _last_segment(uri, f"{_EVENT}.event_type")
+    return _id_in(uri, f"{_EVENT}.event_type")
 
 
 def _active_invitees(scheduled: dict[str, Any]) -> int:
@@ -149,33 +151,35 @@ def _stream(invitee: dict[str, Any]) -> StreamFields:
             continue
         attribute = QUESTIONS.get(normalise_question(item["question"]))
         answer = item.get("answer")
-        if attribute and attribute not in found and not _blank(answer):
+        if attribute and attribute not in found and not is_blank(answer):
             found[attribute] = (answer, f"payload.questions_and_answers[{index}].answer")
     tracking = invitee.get("tracking")
     if tracking is not None and not isinstance(tracking, dict):
         raise InvalidBooking("payload.tracking must be an object", field="payload.tracking")
     content = (tracking or {}).get("utm_content")
-    if not _blank(content):
+    if not is_blank(content):
         found["stream_name"] = (content, "payload.tracking.utm_content")
 
     return stream_fields_from(lambda attribute: found.get(attribute, (None, "")))
 
 
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+def booking_id_hint(body: dict[str, Any]) -> str | None:
+    """The scheduled event's id wherever a Calendly shape keeps it, for results about bodies not fully read."""
+    invitee = body.get("payload")
+    if not isinstance(invitee, dict):
+        return None
+    scheduled = invitee.get("scheduled_event")
+    candidates = (
+        scheduled.get("uri") if isinstance(scheduled, dict) else None,
+        invitee.get("event"),  # the invitee's scheduled event, on no-show payloads
+        invitee.get("uri"),  # e.g. the routing form submission
+    )
+    return next((last_segment(c) for c in candidates if isinstance(c, str) and last_segment(c)), None)
 
 
-def _skipped(event: str, invitee: object) -> Booking:
+def _skipped(event: str, body: dict[str, Any]) -> Booking:
     """An event that needs no recording change; the id is whatever the shape offers ("" when none)."""
-    uri: object = None
-    if isinstance(invitee, dict):
-        scheduled = invitee.get("scheduled_event")
-        uri = scheduled.get("uri") if isinstance(scheduled, dict) else None
-        if not isinstance(uri, str):
-            uri = invitee.get("event")  # the invitee's scheduled event, on no-show payloads
-        if not isinstance(uri, str):
-            uri = invitee.get("uri")  # e.g. the routing form submission
-    booking_id = uri.rstrip("/").rsplit("/", 1)[-1].strip() if isinstance(uri, str) else ""
+    booking_id = optional_text(booking_id_hint(body), f"{_EVENT}.uri") or ""
     return Booking(
         booking_id=booking_id, source="calendly", trigger=event, skip_reason=f"event {event} needs no action"
     )

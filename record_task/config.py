@@ -1,4 +1,4 @@
-"""Settings read once from the environment (CONTRACT section 5).
+"""Settings read once from the environment (docs/contract.md, "Configuration").
 
 Every malformed value raises `ConfigurationError` at start, so a bad deployment fails its first
 invocation loudly instead of rejecting bookings one by one.
@@ -15,6 +15,8 @@ from typing import Any
 
 from record_task.booking import StreamFields
 from record_task.errors import ConfigurationError
+from record_task.routing import StreamDefaults
+from record_task.stream_names import check_template
 
 SIX_DAYS = 6 * 24 * 3600
 DEFAULT_HORIZON = SIX_DAYS - 3600
@@ -26,7 +28,6 @@ ROUTES_FILE = Path(__file__).with_name("routes.json")
 @dataclass(frozen=True)
 class Settings:
     results_topic_arn: str = ""
-    idempotency_table: str = ""
     bookings_table: str = ""
     tencent_region: str = "ap-singapore"
     live_endpoint: str = DEFAULT_ENDPOINT
@@ -45,17 +46,16 @@ class Settings:
     calcom_webhook_secret: str | None = field(default=None, repr=False)
     calendly_webhook_secret: str | None = field(default=None, repr=False)
     direct_webhook_secret: str | None = field(default=None, repr=False)
+    tencent_callback_key: str | None = field(default=None, repr=False)
     signature_tolerance_seconds: int = 180
     max_receive_count: int = 5
     live_retry_budget_seconds: float = 8.0
-    live_rate_per_second: float = 20.0
+    live_rate_per_second: float = 20.0  # this instance's share of the API's limit (see `from_env`)
     live_timeout_seconds: int = 5
     claim_lease_seconds: int = 120
     sweep_batch_limit: int = 1000
 
     def __post_init__(self) -> None:
-        from record_task.routing import check_template  # routing depends on this module's types
-
         check_template(self.stream_name_template, "STREAM_NAME_TEMPLATE")
         for event_type, route in self.routes.items():
             if route.stream_name:
@@ -65,13 +65,23 @@ class Settings:
         if self.max_ahead_seconds < self.horizon_seconds:
             raise ConfigurationError("MAX_AHEAD_SECONDS must not be below RECORD_HORIZON_SECONDS")
 
+    @property
+    def stream_defaults(self) -> StreamDefaults:
+        return StreamDefaults(
+            routes=self.routes,
+            name_template=self.stream_name_template,
+            domain_name=self.default_domain_name,
+            app_name=self.default_app_name,
+            template_id=self.default_template_id,
+            region=self.tencent_region,
+        )
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
         read = _Reader(env)
         return cls(
             results_topic_arn=read.text("RESULTS_TOPIC_ARN", ""),
-            idempotency_table=read.text("IDEMPOTENCY_TABLE", ""),
             bookings_table=read.text("BOOKINGS_TABLE", ""),
             tencent_region=read.text("TENCENT_REGION", "ap-singapore"),
             live_endpoint=read.text("LIVE_ENDPOINT", DEFAULT_ENDPOINT),
@@ -90,14 +100,25 @@ class Settings:
             calcom_webhook_secret=read.optional("CALCOM_WEBHOOK_SECRET"),
             calendly_webhook_secret=read.optional("CALENDLY_WEBHOOK_SECRET"),
             direct_webhook_secret=read.optional("DIRECT_WEBHOOK_SECRET"),
+            tencent_callback_key=read.optional("TENCENT_CALLBACK_KEY"),
             signature_tolerance_seconds=read.number("SIGNATURE_TOLERANCE_SECONDS", 180),
             max_receive_count=read.number("MAX_RECEIVE_COUNT", 5, minimum=1),
             live_retry_budget_seconds=read.decimal("LIVE_RETRY_BUDGET_SECONDS", 8.0),
-            live_rate_per_second=read.decimal("LIVE_RATE_PER_SECOND", 20.0),
+            live_rate_per_second=_instance_rate(read),
             live_timeout_seconds=read.number("LIVE_TIMEOUT_SECONDS", 5, minimum=1),
             claim_lease_seconds=read.number("CLAIM_LEASE_SECONDS", 120, minimum=1),
             sweep_batch_limit=read.number("SWEEP_BATCH_LIMIT", 1000, minimum=1),
         )
+
+
+def _instance_rate(read: _Reader) -> float:
+    """This instance's share of the account's API rate: the fleet's functions divide one setting,
+    `LIVE_API_RATE_PER_SECOND`, by their `LIVE_RATE_SHARE` and concurrency bound (docs/deploying.md)."""
+    share = read.decimal("LIVE_RATE_SHARE", 1.0)
+    if share > 1:
+        raise ConfigurationError(f"LIVE_RATE_SHARE must be at most 1, got {share}")
+    instances = read.number("LIVE_RATE_INSTANCES", 1, minimum=1)
+    return read.decimal("LIVE_API_RATE_PER_SECOND", 20.0) * share / instances
 
 
 _ROUTE_KEYS = {

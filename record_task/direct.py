@@ -1,4 +1,4 @@
-"""The direct format (CONTRACT section 2): `CreateRecordTask` parameters by API name plus identity."""
+"""The direct format (docs/contract.md, "Direct format"): `CreateRecordTask` parameters by API name plus identity."""
 
 from __future__ import annotations
 
@@ -7,37 +7,33 @@ from typing import cast
 from record_task.booking import (
     Action,
     Booking,
-    StreamFields,
-    optional_int,
     optional_text,
     parse_instant,
     require_text,
+    stream_fields_from,
 )
 from record_task.errors import InvalidBooking
 
-_KNOWN = {
-    "BookingId",
-    "Action",
-    "StreamName",
-    "DomainName",
-    "AppName",
-    "StartTime",
-    "EndTime",
-    "StreamType",
-    "TemplateId",
-    "Extension",
-    "Region",
-    "EventType",
+# StreamFields attribute -> its API name in the body.
+STREAM_KEYS = {
+    "stream_name": "StreamName",
+    "domain_name": "DomainName",
+    "app_name": "AppName",
+    "stream_type": "StreamType",
+    "template_id": "TemplateId",
+    "extension": "Extension",
+    "region": "Region",
 }
+FIELDS = frozenset({"BookingId", "Action", "StartTime", "EndTime", "EventType", *STREAM_KEYS.values()})
 
 
 def parse_direct(body: object) -> Booking:
     """Read and type-check a direct booking; API rules are the plan's job."""
     if not isinstance(body, dict):
         raise InvalidBooking("body must be a JSON object", field="body")
-    unknown = sorted(set(body) - _KNOWN)
+    unknown = sorted(set(body) - FIELDS)
     if unknown:
-        raise InvalidBooking(f"unknown field {unknown[0]!r}; allowed: {', '.join(sorted(_KNOWN))}", field=unknown[0])
+        raise InvalidBooking(f"unknown field {unknown[0]!r}; allowed: {', '.join(sorted(FIELDS))}", field=unknown[0])
     booking_id = require_text(body.get("BookingId"), "BookingId")
     action = body.get("Action", "create")
     if action not in ("create", "cancel"):
@@ -55,13 +51,5 @@ def parse_direct(body: object) -> Booking:
         start_time=None if start is None else parse_instant(start, "StartTime"),
         end_time=parse_instant(end, "EndTime", round_up=True),
         event_type=optional_text(body.get("EventType"), "EventType"),
-        stream=StreamFields(
-            stream_name=optional_text(body.get("StreamName"), "StreamName"),
-            domain_name=optional_text(body.get("DomainName"), "DomainName"),
-            app_name=optional_text(body.get("AppName"), "AppName"),
-            stream_type=optional_int(body.get("StreamType"), "StreamType"),
-            template_id=optional_int(body.get("TemplateId"), "TemplateId"),
-            extension=optional_text(body.get("Extension"), "Extension"),
-            region=optional_text(body.get("Region"), "Region"),
-        ),
+        stream=stream_fields_from(lambda attribute: (body.get(STREAM_KEYS[attribute]), STREAM_KEYS[attribute])),
     )

@@ -9,14 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_ECHO_CHARS = 256  # what a result repeats of the input (ids, triggers, field names) stays small
+MAX_MESSAGE_CHARS = 1024
+
+
+def bounded(text: str | None, limit: int = MAX_ECHO_CHARS) -> str | None:
+    """Input echoed in a result, cut to `limit` characters (marked), so no result outgrows SNS."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[: limit - 1] + "…"
+
 
 @dataclass(frozen=True)
 class ErrorInfo:
-    """The `error` object of a result message."""
+    """The `error` object of a result message; bounded, since messages may quote the input."""
 
     code: str
     message: str
     field: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", bounded(self.message, MAX_MESSAGE_CHARS))
+        object.__setattr__(self, "field", bounded(self.field))
 
     def to_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "message": self.message, "field": self.field}

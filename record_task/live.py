@@ -377,6 +377,10 @@ class LiveApi:
                 seen.add(token)
                 params = {**params, "ScrollToken": token}
 
+    def find_record_task(self, request: RecordTaskRequest) -> CreatedTask | None:
+        found = self._find(request, request.region or self._default_region)
+        return CreatedTask(task_id=found.task_id, request_id="") if found else None
+
     # -- internals -------------------------------------------------------------------------------------
 
     def _find(self, request: RecordTaskRequest, region: str) -> TaskInfo | None:

@@ -101,7 +101,7 @@ def plan_recording(booking: Booking, settings: Settings, now: int) -> RecordingP
     A window whose last task would start beyond the horizon is not an error: the plan is deferred,
     checked as far as it can be, and due once every task fits the horizon.
     """
-    stream = resolve_stream(booking, settings, now)
+    stream = resolve_stream(booking, settings.stream_defaults, now)
     domain_name = _text(stream.domain_name, "DomainName")
     app_name = _text(stream.app_name, "AppName")
     stream_name = _text(stream.stream_name, "StreamName")

@@ -24,9 +24,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.booking import Booking, as_source
 from record_task.config import Settings
+from record_task.decision import BookingDecision
 from record_task.errors import InvalidBooking, RecordTaskError, TransientFailure
-from record_task.service import BookingService
-from record_task.sources import parse_booking, parse_json_body
+from record_task.sources import parse_booking, parse_json_body, unwrap_sns
 
 logger = Logger(service="record-task", child=True)
 BATCH_WORKERS = 10  # SQS delivers at most 10 records per batch: one thread each
@@ -35,8 +35,8 @@ BATCH_WORKERS = 10  # SQS delivers at most 10 records per batch: one thread each
 class QueueConsumer:
     """`handler.queue`: a batch in, `{"batchItemFailures": [...]}` out, never an exception."""
 
-    def __init__(self, service: BookingService, settings: Settings, clock: Callable[[], float] = time.time) -> None:
-        self._service = service
+    def __init__(self, decision: BookingDecision, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self._decision = decision
         self._settings = settings
         self._clock = clock
         self._pool = ThreadPoolExecutor(max_workers=BATCH_WORKERS, thread_name_prefix="record")
@@ -66,15 +66,16 @@ class QueueConsumer:
         try:
             attribute = record.message_attributes["source"]
             source = as_source(attribute.string_value) if attribute is not None else None
-            body = parse_json_body(record.body or "")
+            body, declared = unwrap_sns(parse_json_body(record.body or ""), source)
+            source = as_source(declared) if declared is not None else None
             booking = parse_booking(body, source)
         except InvalidBooking as exc:
-            self._service.reject(exc, record.body or "", now, source)
+            self._decision.reject(exc, record.body or "", now, source)
             logger.info("message rejected", extra={"field": exc.field})
             return "rejected"
         logger.thread_safe_append_keys(booking_id=booking.booking_id, source=booking.source)
         try:
-            outcome = self._service.handle(booking, now)
+            outcome = self._decision.handle(booking, now)
         except Exception as exc:
             error = exc if isinstance(exc, RecordTaskError) else TransientFailure(f"unexpected error: {exc!r}")
             if not isinstance(exc, RecordTaskError):
@@ -82,9 +83,11 @@ class QueueConsumer:
             deliveries = int(record.attributes.approximate_receive_count or 1)
             if deliveries >= self._settings.max_receive_count:
                 logger.error("last delivery failed; moving to the dead-letter queue")
-                self._service.give_up(booking, error, now, booking.source)
+                self._decision.give_up(booking, error, now, booking.source)
             else:
-                logger.warning("transient failure; SQS will redeliver", extra={"error": error.code})
+                logger.warning(
+                    "transient failure; SQS will redeliver", extra={"error": error.code, "cause": error.message}
+                )
             raise
         logger.info("booking handled", extra={"status": outcome.primary.status, "duplicate": outcome.duplicate})
         return outcome.primary.status

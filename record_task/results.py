@@ -1,18 +1,31 @@
-"""The result message (CONTRACT section 6) and the SNS publisher that sends it."""
+"""The result message (docs/contract.md, "Results") and the SNS publisher that sends it."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from record_task.booking import Booking
-from record_task.errors import ErrorInfo, TransientFailure
+from record_task.errors import ErrorInfo, TransientFailure, bounded
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
 
-Status = Literal["created", "deferred", "cancelled", "rejected", "failed", "skipped"]
+Status = Literal[
+    "created",
+    "deferred",
+    "cancelled",
+    "rejected",
+    "failed",
+    "skipped",
+    "recorded",
+    "recording_started",
+    "recording_paused",
+    "recording_resumed",
+    "recording_ended",
+    "recording_failed",
+]
 
 
 @dataclass(frozen=True)
@@ -73,7 +86,8 @@ class Result:
     received_at: str = ""
     window: tuple[int, int] | None = None  # deferred: the planned window
     reason: str | None = None  # skipped: why nothing was done
-    extra: dict[str, Any] = field(default_factory=dict)
+    recording: dict[str, Any] | None = None  # recorded: the file (docs/contract.md, "Recording callbacks")
+    record_event: dict[str, Any] | None = None  # recording_*: the callback's published fields
 
     @classmethod
     def for_booking(cls, booking: Booking, status: Status, received_at: str, **values: Any) -> Result:
@@ -87,16 +101,13 @@ class Result:
             **values,
         )
 
-    def with_status(self, status: Status, **values: Any) -> Result:
-        return replace(self, status=status, **values)
-
     def to_message(self) -> dict[str, Any]:
         message: dict[str, Any] = {
             "status": self.status,
-            "bookingId": self.booking_id,
+            "bookingId": bounded(self.booking_id),
             "action": self.action,
             "source": self.source,
-            "trigger": self.trigger,
+            "trigger": bounded(self.trigger),
             "tasks": [task.to_message() for task in self.tasks],
             "error": self.error.to_dict() if self.error else None,
             "receivedAt": self.received_at,
@@ -105,6 +116,10 @@ class Result:
             message["window"] = {"startTime": self.window[0], "endTime": self.window[1]}
         if self.reason is not None:
             message["reason"] = self.reason
+        if self.recording is not None:
+            message["recording"] = self.recording
+        if self.record_event is not None:
+            message["recordEvent"] = self.record_event
         return message
 
     @classmethod
@@ -122,6 +137,8 @@ class Result:
             received_at=data.get("receivedAt") or "",
             window=(int(window["startTime"]), int(window["endTime"])) if window else None,
             reason=data.get("reason"),
+            recording=data.get("recording"),
+            record_event=data.get("recordEvent"),
         )
 
 
@@ -143,4 +160,6 @@ class ResultPublisher:
                 MessageAttributes=attributes,  # type: ignore[arg-type]
             )
         except Exception as exc:  # botocore raises many unrelated types; all are worth a retry
-            raise TransientFailure(f"publishing the result failed: {exc}", code="PublishFailed") from exc
+            raise TransientFailure(
+                f"publishing the result failed: {type(exc).__name__}: {exc}", code="PublishFailed"
+            ) from exc

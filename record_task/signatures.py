@@ -123,7 +123,7 @@ def sign_direct(body: bytes | str, secret: str) -> str:
     return _DIRECT_PREFIX + _digest(secret, _as_bytes(body))
 
 
-def verify_direct(raw_body: bytes, header: str | None, secret: str) -> None:
+def verify_direct(raw_body: bytes, header: str | None, secret: str | None) -> None:
     secret = _require_secret(secret, "DIRECT_WEBHOOK_SECRET", "/bookings")
     if header is None or not header.strip():
         raise SignatureError(f"{DIRECT_HEADER} header is missing; DIRECT_WEBHOOK_SECRET requires signed bookings")

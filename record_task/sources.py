@@ -1,9 +1,9 @@
 """Which booking source a body comes from, and the one parser every transport calls.
 
 Each source has a distinct envelope, so the shape alone tells them apart: Cal.com's has
-`triggerEvent`, Calendly's `event` beside `payload`, the direct format `BookingId`. When the source
-is already known (the webhook route, the SQS `source` attribute), a body shaped like another source
-is refused rather than parsed loosely: it is a misrouted or mislabelled delivery.
+`triggerEvent`, Calendly's `event` beside `payload`, the direct format any of its own fields. When the
+source is already known (the webhook route, the SQS `source` attribute), a body shaped like another
+source is refused rather than parsed loosely: it is a misrouted or mislabelled delivery.
 """
 
 from __future__ import annotations
@@ -12,44 +12,42 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from record_task import calcom, calendly, direct
 from record_task.booking import Booking, Source
-from record_task.calcom import parse_calcom
-from record_task.calendly import parse_calendly
-from record_task.direct import parse_direct
 from record_task.errors import InvalidBooking
 
 PARSERS: dict[Source, Callable[[object], Booking]] = {
-    "direct": parse_direct,
-    "calcom": parse_calcom,
-    "calendly": parse_calendly,
+    "direct": direct.parse_direct,
+    "calcom": calcom.parse_calcom,
+    "calendly": calendly.parse_calendly,
+}
+_HINTS: dict[Source, Callable[[dict[str, Any]], str | None]] = {
+    "direct": lambda body: body.get("BookingId") if isinstance(body.get("BookingId"), str) else None,
+    "calcom": calcom.booking_id_hint,
+    "calendly": calendly.booking_id_hint,
 }
 
 
-def _shape(body: object) -> Source | None:
+def shape_of(body: object) -> Source | None:
+    """The source whose envelope the body has, if any."""
     if not isinstance(body, dict):
         return None
     if "triggerEvent" in body:
         return "calcom"
     if "event" in body and "payload" in body:
         return "calendly"
-    if "BookingId" in body:
+    if direct.FIELDS.intersection(body):
         return "direct"
     return None
 
 
-def detect_source(body: object) -> Source:
-    """The source whose envelope the body has."""
-    source = _shape(body)
-    if source is None:
-        raise InvalidBooking("body is not a booking in any supported format", field="body")
-    return source
-
-
 def parse_booking(body: object, source: Source | None = None) -> Booking:
     """The body as a booking: with the named source's parser, or the one its shape points to."""
+    shaped = shape_of(body)
     if source is None:
-        return PARSERS[detect_source(body)](body)
-    shaped = _shape(body)
+        if shaped is None:
+            raise InvalidBooking("body is not a booking in any supported format", field="body")
+        return PARSERS[shaped](body)
     if shaped is not None and shaped != source:
         raise InvalidBooking(f"body has the {shaped} format but was sent as {source}", field="body")
     return PARSERS[source](body)
@@ -78,36 +76,33 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def unwrap_sns(body: object, source: str | None) -> tuple[object, str | None]:
+    """An SNS `Notification` envelope (SNS -> SQS without raw delivery) as its message and `source`.
+
+    The envelope's `MessageAttributes.source` counts as the SQS message attribute; a message that is
+    not JSON is rejected naming `Message`.
+    """
+    if not (isinstance(body, dict) and body.get("Type") == "Notification" and isinstance(body.get("Message"), str)):
+        return body, source
+    attributes = body.get("MessageAttributes")
+    attribute = attributes.get("source") if isinstance(attributes, dict) else None
+    if source is None and isinstance(attribute, dict) and isinstance(attribute.get("Value"), str):
+        source = attribute["Value"]
+    try:
+        return parse_json_body(body["Message"]), source
+    except InvalidBooking as exc:
+        raise InvalidBooking(exc.message.replace("body", "Message", 1), field="Message") from None
+
+
 def rejection_hints(raw: bytes | str) -> tuple[Source | None, str | None]:
     """The source and booking id of a body that failed to parse, as far as they can be read; never
     raises. Lets a `rejected` result still say which booking, from which system, it was about."""
     try:
-        body = parse_json_body(raw)
+        body, _ = unwrap_sns(parse_json_body(raw), None)
     except InvalidBooking:
         return None, None
-    return _shape(body), _booking_id_in(body)
-
-
-def booking_id_hint(raw: bytes | str) -> str | None:
-    """The booking id of a body that failed to parse, as far as one can be read; never raises."""
-    return rejection_hints(raw)[1]
-
-
-def _booking_id_in(body: object) -> str | None:
-    if not isinstance(body, dict):
-        return None
-    payload = body.get("payload")
-    payload = payload if isinstance(payload, dict) else {}
-    scheduled = payload.get("scheduled_event")
-    candidates = (
-        body.get("BookingId"),
-        payload.get("uid"),
-        body.get("uid"),
-        _last_segment(scheduled.get("uri") if isinstance(scheduled, dict) else None),
-        _last_segment(payload.get("event")),  # a Calendly invitee names its scheduled event here too
-    )
-    return next((c.strip() for c in candidates if isinstance(c, str) and c.strip()), None)
-
-
-def _last_segment(uri: object) -> str | None:
-    return uri.rstrip("/").rsplit("/", 1)[-1] if isinstance(uri, str) else None
+    source = shape_of(body)
+    if source is None or not isinstance(body, dict):
+        return source, None
+    hint = _HINTS[source](body)
+    return source, (hint.strip() or None) if isinstance(hint, str) else None

@@ -1,8 +1,8 @@
-"""The HTTP transport: `POST /bookings`, `/webhooks/calcom`, `/webhooks/calendly`.
+"""The HTTP transport: `POST /bookings`, `/webhooks/calcom`, `/webhooks/calendly`, `/webhooks/tencent`.
 
 Serves API Gateway HTTP API (payload 2.0) and REST proxy (1.0) events with the Powertools resolvers.
-Checks size and signature on the raw bytes before anything is parsed, then maps the service's
-outcome to the status codes of CONTRACT section 1.
+Checks size and signature on the raw bytes before anything is parsed, then maps the decision's
+outcome to the status codes of docs/contract.md ("Entry points").
 """
 
 from __future__ import annotations
@@ -22,8 +22,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.booking import Source
 from record_task.config import Settings
+from record_task.decision import BookingDecision
 from record_task.errors import ErrorInfo, InvalidBooking, TransientFailure
-from record_task.service import BookingService, Outcome
+from record_task.outcomes import Outcome
 from record_task.signatures import SignatureError, verify_calcom, verify_calendly, verify_direct
 from record_task.sources import parse_booking, parse_json_body
 
@@ -37,24 +38,22 @@ _STATUS_CODES = {"created": 201, "deferred": 202, "cancelled": 200, "skipped": 2
 class Webhook:
     """`handler.webhook`: one HTTP event in, one JSON response out, never an exception."""
 
-    def __init__(self, service: BookingService, settings: Settings, clock: Callable[[], float] = time.time) -> None:
-        self._service = service
+    def __init__(self, decision: BookingDecision, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+        self._decision = decision
         self._settings = settings
         self._clock = clock
         self._http = self._resolver(APIGatewayHttpResolver())
         self._rest = self._resolver(APIGatewayRestResolver())
 
     def __call__(self, event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        if not isinstance(event, dict) or not isinstance(event.get("requestContext"), dict):
+            return _not_http("the event is not an API Gateway request (no requestContext)")
         resolver = self._http if event.get("version") == "2.0" else self._rest
         try:
             return resolver.resolve(event, context)
-        except Exception:  # the resolver's own failure: still answer in JSON
-            logger.exception("webhook failed unexpectedly")
-            return {
-                "statusCode": 500,
-                "headers": {"Content-Type": "application/json"},
-                "body": json.dumps({"error": {"code": "InternalError", "message": "unexpected error"}}),
-            }
+        except Exception as exc:  # our routes answer every error themselves: this is the event's shape
+            logger.warning("unreadable API Gateway event", extra={"error": type(exc).__name__})
+            return _not_http(f"the API Gateway event cannot be read ({type(exc).__name__})")
 
     def _resolver(self, app: ApiGatewayResolver) -> ApiGatewayResolver:
         for path, source in ROUTES.items():
@@ -94,9 +93,12 @@ class Webhook:
                 booking = parse_booking(parse_json_body(raw), source)
                 logger.append_keys(booking_id=booking.booking_id, source=source)
             except InvalidBooking as exc:
-                return _respond(self._service.reject(exc, raw, now, source))
-            return _respond(self._service.handle(booking, now))
+                return _respond(self._decision.reject(exc, raw, now, source))
+            return _respond(self._decision.handle(booking, now))
         except TransientFailure as exc:
+            logger.warning(
+                "transient failure; the sender should retry", extra={"error": exc.code, "cause": exc.message}
+            )
             response = _error(503, exc.info)
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
@@ -113,7 +115,7 @@ class Webhook:
                 now=now,
                 tolerance_seconds=settings.signature_tolerance_seconds,
             )
-        elif settings.direct_webhook_secret:
+        else:
             verify_direct(raw, header("x-signature-256"), settings.direct_webhook_secret)
 
 
@@ -134,6 +136,15 @@ def _respond(outcome: Outcome) -> Response[str]:
     if len(outcome.results) > 1:
         body["related"] = [other.to_message() for other in outcome.results[:-1]]
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _not_http(message: str) -> dict[str, Any]:
+    error = ErrorInfo("InvalidRequest", message, "event")
+    return {
+        "statusCode": 400,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"error": error.to_dict()}),
+    }
 
 
 def _error(status: int, info: ErrorInfo) -> Response[str]:

@@ -78,6 +78,8 @@ def app_factory(stack: LocalStack, emulator: Any, clock: Clock) -> Callable[...,
             "CLAIM_LEASE_SECONDS": "60",
             "CALCOM_WEBHOOK_SECRET": "calcom-test-secret",
             "CALENDLY_WEBHOOK_SECRET": "calendly-test-secret",
+            "DIRECT_WEBHOOK_SECRET": "direct-test-secret",
+            "TENCENT_CALLBACK_KEY": "tencent-test-key",
             **overrides,
         }
         return build_app(env, clock=clock)

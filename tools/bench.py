@@ -137,13 +137,13 @@ def sweep(endpoint: str, count: int) -> tuple[float, dict[str, object]]:
                 end_time=start + 3600,
                 stream=StreamFields(stream_name=f"far-{n}"),
             )
-            assert app.service.handle(b, int(clock.now)).primary.status == "deferred"
+            assert app.decision.handle(b, int(clock.now)).primary.status == "deferred"
         clock.now = start - DAY
         started = time.perf_counter()
-        summary = app.service.sweep(int(clock.now), time_left=lambda: 900 - (time.perf_counter() - started))
+        summary = app.sweeper.run(int(clock.now), "", lambda: 900 - (time.perf_counter() - started))
         elapsed = time.perf_counter() - started
         assert len(emulator.tasks) == count, len(emulator.tasks)
-        return elapsed, summary.to_dict()
+        return elapsed, summary
 
 
 def main() -> None:

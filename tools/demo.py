@@ -71,6 +71,7 @@ def main() -> int:
             "DEFAULT_DOMAIN_NAME": os.environ.get("DEFAULT_DOMAIN_NAME", "5000.live.push.com"),
             "CALCOM_WEBHOOK_SECRET": sample_events.CALCOM_SECRET,
             "CALENDLY_WEBHOOK_SECRET": sample_events.CALENDLY_SECRET,
+            "DIRECT_WEBHOOK_SECRET": sample_events.DIRECT_SECRET,
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "POWERTOOLS_METRICS_DISABLED": "1",

@@ -1,7 +1,7 @@
 """A local AWS for tests and the demo: a moto server on loopback with the stack's resources.
 
 The resources mirror serverless.yml (queue + DLQ, results topic with a raw subscription to read
-results back, idempotency and bookings tables with the due index), so code under test talks to
+results back, the bookings table with the due index), so code under test talks to
 them over real HTTP exactly as it would to AWS.
 """
 
@@ -43,10 +43,6 @@ class LocalStack:
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def idempotency_table(self) -> str:
-        return f"{self.prefix}-idempotency"
-
-    @property
     def bookings_table(self) -> str:
         return f"{self.prefix}-bookings"
 
@@ -62,12 +58,11 @@ class LocalStack:
         return self._clients[service]
 
     def env(self) -> dict[str, str]:
-        """The function's environment for this stack (CONTRACT section 5 names)."""
+        """The function's environment for this stack (docs/contract.md, "Configuration")."""
         return {
             **CREDENTIALS,
             "AWS_ENDPOINT_URL": self.endpoint,
             "RESULTS_TOPIC_ARN": self.topic_arn,
-            "IDEMPOTENCY_TABLE": self.idempotency_table,
             "BOOKINGS_TABLE": self.bookings_table,
             "MAX_RECEIVE_COUNT": str(self.max_receive_count),
         }
@@ -87,12 +82,6 @@ class LocalStack:
         ]["QueueArn"]
         sns.subscribe(
             TopicArn=self.topic_arn, Protocol="sqs", Endpoint=reader_arn, Attributes={"RawMessageDelivery": "true"}
-        )
-        dynamodb.create_table(
-            TableName=self.idempotency_table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
         )
         dynamodb.create_table(
             TableName=self.bookings_table,

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from record_task.signatures import sign_calcom, sign_calendly
+from record_task.signatures import sign_calcom, sign_calendly, sign_direct
 from tools.lambda_events import direct, http_event, scheduled_event, sqs_event, sqs_record
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -21,6 +21,7 @@ HOUR = 3600
 DAY = 24 * HOUR
 CALCOM_SECRET = "calcom-test-secret"
 CALENDLY_SECRET = "calendly-test-secret"
+DIRECT_SECRET = "direct-test-secret"
 
 
 def _next_hour(now: int) -> int:
@@ -63,6 +64,11 @@ def calendly(name: str, start: int) -> dict[str, Any]:
     return body
 
 
+def signed_direct(text: str, **options: Any) -> dict[str, Any]:
+    """`POST /bookings` signed with the test secret; `options` as for `http_event`."""
+    return http_event("/bookings", text, {"X-Signature-256": sign_direct(text, DIRECT_SECRET)}, **options)
+
+
 def signed_calcom(body: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps(body)
     return http_event("/webhooks/calcom", text, {"X-Cal-Signature-256": sign_calcom(text, CALCOM_SECRET)})
@@ -95,9 +101,9 @@ def build(now: int) -> dict[str, dict[str, Any]]:
                 calcom("booking_created", soon), message_id="66666666-6666-6666-6666-666666666666", source="calcom"
             )
         ),
-        "http-direct-valid.json": http_event("/bookings", json.dumps(bookings["valid-1"])),
-        "http-direct-invalid.json": http_event("/bookings", json.dumps(bookings["invalid"])),
-        "http-direct-cancel.json": http_event("/bookings", json.dumps(bookings["cancel"])),
+        "http-direct-valid.json": signed_direct(json.dumps(bookings["valid-1"])),
+        "http-direct-invalid.json": signed_direct(json.dumps(bookings["invalid"])),
+        "http-direct-cancel.json": signed_direct(json.dumps(bookings["cancel"])),
         "http-calcom-created.json": signed_calcom(calcom("booking_created", soon)),
         "http-calcom-rescheduled.json": signed_calcom(calcom("booking_rescheduled", soon + 3 * HOUR)),
         "http-calcom-cancelled.json": signed_calcom(calcom("booking_cancelled", soon + 3 * HOUR)),

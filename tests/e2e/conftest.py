@@ -12,7 +12,12 @@ import pytest
 from tests.conftest import EMULATOR_KEYS
 from tools.local_aws import LocalStack
 
-WEBHOOK_SECRETS = {"CALCOM_WEBHOOK_SECRET": "calcom-test-secret", "CALENDLY_WEBHOOK_SECRET": "calendly-test-secret"}
+WEBHOOK_SECRETS = {
+    "CALCOM_WEBHOOK_SECRET": "calcom-test-secret",
+    "CALENDLY_WEBHOOK_SECRET": "calendly-test-secret",
+    "DIRECT_WEBHOOK_SECRET": "direct-test-secret",
+    "TENCENT_CALLBACK_KEY": "tencent-test-key",
+}
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from record_task.signatures import sign_calcom, sign_calendly
-from tests import sample_events
 from tests.e2e.conftest import WEBHOOK_SECRETS as SECRETS
+from tools import sample_events
 from tools.lambda_events import FakeContext, http_event, scheduled_event, sqs_event, sqs_record
 from tools.local_aws import LocalStack
 

@@ -12,12 +12,15 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from record_task.booking import Booking
+import pytest
+
+from record_task.ledger import Entry, State, booking_key
 from record_task.signatures import sign_calcom
+from record_task.sources import parse_booking
 from tests.conftest import Clock
 from tools.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
 from tools.local_aws import LocalStack
-from tools.sample_events import CALCOM_SECRET
+from tools.sample_events import CALCOM_SECRET, signed_direct
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -36,8 +39,9 @@ def body(response: dict[str, Any]) -> dict[str, Any]:
 
 def test_batch_reports_only_the_transient_failure(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
     t = now()
-    busy = Booking(booking_id="busy", source="direct", start_time=t + HOUR, end_time=t + 2 * HOUR)
-    handler.APP.service._ledger.claim_new(busy, (), "another-invocation", t + 600)  # held elsewhere: transient
+    busy = parse_booking(direct("busy", t + HOUR, t + 2 * HOUR))
+    held = Entry(booking_key(busy.source, busy.booking_id), State.CREATING, busy, lease_until=t + 600)
+    assert handler.APP.ledger.insert(held, t) is None  # claimed elsewhere: transient
     records = [
         sqs_record(direct("ok-1", t + HOUR, t + 2 * HOUR), message_id="m-ok-1"),
         sqs_record(direct("ok-2", t + HOUR, t + 2 * HOUR), message_id="m-ok-2"),
@@ -131,7 +135,7 @@ def test_a_rejection_names_the_source_its_shape_shows(handler: ModuleType, stack
     handler.queue(sqs_event(sqs_record(bad)), FakeContext())
     (result,) = stack.results()
     assert (result["source"], result["bookingId"], result["error"]["field"]) == ("direct", "b", "EndTime")
-    again = handler.webhook(http_event("/bookings", bad), FakeContext())
+    again = handler.webhook(signed_direct(bad), FakeContext())
     assert again["statusCode"] == 400 and body(again) == {k: v for k, v in result.items() if k != "_attributes"}
     assert stack.results() == []  # the repeat published nothing
     signed = {"X-Cal-Signature-256": sign_calcom(bad, CALCOM_SECRET)}
@@ -161,41 +165,39 @@ def test_a_sweep_event_with_an_unreadable_time_uses_the_wall_clock(handler: Modu
 def test_webhook_status_codes(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
     t = now()
     valid = json.dumps(direct("w-1", t + HOUR, t + 2 * HOUR))
-    created = handler.webhook(http_event("/bookings", valid), FakeContext())
+    created = handler.webhook(signed_direct(valid), FakeContext())
     assert created["statusCode"] == 201 and body(created)["status"] == "created"
-    duplicate = handler.webhook(http_event("/bookings", valid), FakeContext())
+    duplicate = handler.webhook(signed_direct(valid), FakeContext())
     assert duplicate["statusCode"] == 200 and body(duplicate) == body(created)
-    invalid = handler.webhook(http_event("/bookings", json.dumps({"BookingId": "w-2"})), FakeContext())
+    invalid = handler.webhook(signed_direct(json.dumps({"BookingId": "w-2"})), FakeContext())
     assert invalid["statusCode"] == 400 and body(invalid)["error"]["field"] == "EndTime"
-    not_json = handler.webhook(http_event("/bookings", "{"), FakeContext())
+    not_json = handler.webhook(signed_direct("{"), FakeContext())
     assert not_json["statusCode"] == 400 and "JSON" in body(not_json)["error"]["message"]
     far = json.dumps(direct("w-3", t + 21 * DAY, t + 21 * DAY + HOUR))
-    deferred = handler.webhook(http_event("/bookings", far), FakeContext())
+    deferred = handler.webhook(signed_direct(far), FakeContext())
     assert deferred["statusCode"] == 202 and body(deferred)["window"]["startTime"] == t + 21 * DAY
-    cancelled = handler.webhook(
-        http_event("/bookings", json.dumps({"BookingId": "w-1", "Action": "cancel"})), FakeContext()
-    )
+    cancelled = handler.webhook(signed_direct(json.dumps({"BookingId": "w-1", "Action": "cancel"})), FakeContext())
     assert cancelled["statusCode"] == 200 and body(cancelled)["status"] == "cancelled"
-    too_big = handler.webhook(http_event("/bookings", " " * (256 * 1024 + 1)), FakeContext())
+    too_big = handler.webhook(signed_direct(" " * (256 * 1024 + 1)), FakeContext())
     assert too_big["statusCode"] == 413 and body(too_big)["error"]["field"] == "body"
-    bad_base64 = http_event("/bookings", valid, base64_body=True)
+    bad_base64 = signed_direct(valid, base64_body=True)
     bad_base64["body"] = "%%% not base64"
     undecodable = handler.webhook(bad_base64, FakeContext())
     assert undecodable["statusCode"] == 400 and body(undecodable)["error"]["field"] == "body"
     unknown = handler.webhook(http_event("/nowhere", valid), FakeContext())
     assert unknown["statusCode"] == 404
     emulator.inject("CreateRecordTask", "InvalidParameterValue")
-    refused = handler.webhook(http_event("/bookings", json.dumps(direct("w-4", t + HOUR, t + 2 * HOUR))), FakeContext())
+    refused = handler.webhook(signed_direct(json.dumps(direct("w-4", t + HOUR, t + 2 * HOUR))), FakeContext())
     assert refused["statusCode"] == 502 and body(refused)["status"] == "failed"
     emulator.inject("CreateRecordTask", "RequestLimitExceeded", times=1000)
-    busy = handler.webhook(http_event("/bookings", json.dumps(direct("w-5", t + HOUR, t + 2 * HOUR))), FakeContext())
+    busy = handler.webhook(signed_direct(json.dumps(direct("w-5", t + HOUR, t + 2 * HOUR))), FakeContext())
     assert busy["statusCode"] == 503 and int(busy["headers"]["Retry-After"]) > 0
 
 
 def test_rest_api_events_and_base64_bodies(handler: ModuleType) -> None:
     t = now()
     payload = json.dumps(direct("r-1", t + HOUR, t + 2 * HOUR))
-    response = handler.webhook(http_event("/bookings", payload, version="1.0", base64_body=True), FakeContext())
+    response = handler.webhook(signed_direct(payload, version="1.0", base64_body=True), FakeContext())
     assert response["statusCode"] == 201
 
 
@@ -214,15 +216,32 @@ def test_direct_secret_requires_a_valid_signature(load_handler: Callable[..., Mo
     assert signed["statusCode"] == 201
 
 
-def test_source_route_without_its_secret_is_401(load_handler: Callable[..., ModuleType]) -> None:
-    handler = load_handler(CALCOM_WEBHOOK_SECRET="")
-    response = handler.webhook(http_event("/webhooks/calcom", "{}"), FakeContext())
-    assert response["statusCode"] == 401 and "CALCOM_WEBHOOK_SECRET" in body(response)["error"]["message"]
+@pytest.mark.parametrize(
+    ("path", "setting"),
+    [("/bookings", "DIRECT_WEBHOOK_SECRET"), ("/webhooks/calcom", "CALCOM_WEBHOOK_SECRET"),
+     ("/webhooks/calendly", "CALENDLY_WEBHOOK_SECRET")],
+)  # fmt: skip
+def test_a_route_without_its_secret_is_closed(
+    load_handler: Callable[..., ModuleType], emulator: Any, path: str, setting: str
+) -> None:
+    handler = load_handler(**{setting: ""})
+    t = now()
+    response = handler.webhook(http_event(path, json.dumps(direct("open", t + HOUR, t + 2 * HOUR))), FakeContext())
+    assert response["statusCode"] == 401 and setting in body(response)["error"]["message"]
+    assert emulator.calls == []
+
+
+@pytest.mark.parametrize(
+    "event", [{}, {"Records": []}, {"requestContext": "x"}, {"version": "2.0", "requestContext": {}}]
+)
+def test_an_event_that_is_not_an_http_request_is_a_400(handler: ModuleType, event: dict[str, Any]) -> None:
+    response = handler.webhook(event, FakeContext())
+    assert response["statusCode"] == 400 and body(response)["error"]["field"] == "event"
 
 
 def test_configuration_error_is_reported_not_crashed(load_handler: Callable[..., ModuleType]) -> None:
     handler = load_handler(STREAM_NAME_TEMPLATE="{nope}")
-    response = handler.webhook(http_event("/bookings", "{}"), FakeContext())
+    response = handler.webhook(signed_direct("{}"), FakeContext())
     assert response["statusCode"] == 500 and "STREAM_NAME_TEMPLATE" in body(response)["error"]["message"]
 
 

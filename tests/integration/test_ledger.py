@@ -1,121 +1,138 @@
-"""The booking ledger on DynamoDB (moto server): conditional writes and the due index."""
+"""The booking ledger on DynamoDB (moto server): conditional writes, the due index, and what a booking costs."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
+import boto3
 import pytest
 
-from record_task.booking import Booking
-from record_task.ledger import BookingLedger, Conflict, ledger_key
+from record_task.booking import Booking, StreamFields
+from record_task.ledger import BookingLedger, Entry, State, booking_key
 from record_task.plan import RecordTaskRequest
 from record_task.results import Result, TaskRecord
+from tests.conftest import Clock
 from tools.local_aws import LocalStack
 
 NOW = 1_800_000_000
-
-
-class RecordingClient:
-    """Passes calls through to DynamoDB and remembers which operations were made."""
-
-    def __init__(self, client: Any) -> None:
-        self._client = client
-        self.exceptions = client.exceptions
-        self.operations: list[tuple[str, dict[str, Any]]] = []
-
-    def __getattr__(self, name: str) -> Any:
-        method = getattr(self._client, name)
-
-        def call(**kwargs: Any) -> Any:
-            self.operations.append((name, kwargs))
-            return method(**kwargs)
-
-        return call
+HOUR = 3600
 
 
 @pytest.fixture
-def db(stack: LocalStack) -> RecordingClient:
-    return RecordingClient(stack.client("dynamodb"))
-
-
-@pytest.fixture
-def ledger(stack: LocalStack, db: RecordingClient) -> BookingLedger:
-    return BookingLedger(stack.bookings_table, db)  # type: ignore[arg-type]
+def ledger(stack: LocalStack) -> BookingLedger:
+    return BookingLedger(stack.bookings_table, stack.client("dynamodb"))
 
 
 def booking(booking_id: str = "b-1") -> Booking:
     return Booking(booking_id=booking_id, source="calcom", start_time=NOW + 30 * 86400, end_time=NOW + 30 * 86400 + 60)
 
 
-def deferred(b: Booking) -> Result:
-    return Result.for_booking(b, "deferred", "t", window=(b.start_time or 0, b.end_time or 0))
+def deferred(b: Booking, due_at: int) -> tuple[Entry, int]:
+    result = Result.for_booking(b, "deferred", "t", window=(b.start_time or 0, b.end_time or 0))
+    pk = booking_key(b.source, b.booking_id)
+    return Entry(pk, State.DEFERRED, b, results={"create": result.to_message()}), due_at
 
 
-def test_due_query_finds_only_what_is_due_and_never_scans(ledger: BookingLedger, db: RecordingClient) -> None:
+def test_due_query_finds_only_what_is_due_and_never_scans(ledger: BookingLedger, requests_made: Counter[str]) -> None:
     for number, due_at in enumerate([NOW - 10, NOW, NOW + 10]):
-        b = booking(f"b-{number}")
-        ledger.defer(b, due_at, deferred(b))
-    assert sorted(e.booking.booking_id for e in ledger.due(NOW)) == ["b-0", "b-1"]
-    reads = [(name, kwargs) for name, kwargs in db.operations if name in ("query", "scan")]
-    assert [name for name, _ in reads] == ["query"]
-    assert reads[0][1]["IndexName"] == "due-index"
+        entry, due = deferred(booking(f"b-{number}"), due_at)
+        assert ledger.insert(entry, NOW, due_at=due) is None
+    requests_made.clear()
+    found = sorted(e.booking.booking_id for e in ledger.due(NOW) if e.booking)
+    assert found == ["b-0", "b-1"]
+    assert requests_made == Counter({"Query": 1})
 
 
 def test_due_query_pages_through_everything(ledger: BookingLedger) -> None:
     for number in range(25):
-        b = booking(f"b-{number}")
-        ledger.defer(b, NOW - number, deferred(b))
+        entry, due = deferred(booking(f"b-{number}"), NOW - number)
+        ledger.insert(entry, NOW, due_at=due)
     assert len(list(ledger.due(NOW, page_size=7))) == 25
 
 
-def test_a_booking_is_stored_once(ledger: BookingLedger) -> None:
-    b = booking()
-    ledger.defer(b, NOW, deferred(b))
-    with pytest.raises(Conflict):
-        ledger.defer(b, NOW, deferred(b))
-    with pytest.raises(Conflict):
-        ledger.tombstone(b, deferred(b))
-    entry = ledger.get("calcom", "b-1")
-    assert entry is not None and entry.state == "deferred" and entry.booking == b
+def test_an_item_is_written_once_and_the_loser_reads_the_winner_in_the_same_request(
+    ledger: BookingLedger, requests_made: Counter[str]
+) -> None:
+    entry, due = deferred(booking(), NOW)
+    assert ledger.insert(entry, NOW, due_at=due) is None
+    tombstone = Entry(entry.pk, State.CANCELLED, booking(), results={})
+    requests_made.clear()
+    winner = ledger.insert(tombstone, NOW)
+    assert winner is not None and winner.state == State.DEFERRED and winner.booking == booking()
+    assert requests_made == Counter({"PutItem": 1})
 
 
-def test_only_one_of_two_claims_wins(ledger: BookingLedger) -> None:
-    b = booking()
-    ledger.defer(b, NOW, deferred(b))
-    entry = ledger.get("calcom", "b-1")
-    assert entry is not None
-    ledger.claim(entry, "first", NOW, NOW + 60)
-    with pytest.raises(Conflict):
-        ledger.claim(entry, "second", NOW, NOW + 60)
-    # a lapsed claim can be taken over
-    ledger.claim(entry, "third", NOW + 61, NOW + 120)
-    with pytest.raises(Conflict):
-        ledger.add_task(ledger_key("calcom", "b-1"), "first", _task())
+def test_only_one_of_two_takes_wins_and_a_lapsed_claim_can_be_taken_over(ledger: BookingLedger) -> None:
+    entry, due = deferred(booking(), NOW)
+    ledger.insert(entry, NOW, due_at=due)
+    assert ledger.take(entry, NOW + 60, NOW, ())
+    assert not ledger.take(entry, NOW + 60, NOW, ())  # the deferred state it read is gone
+    claimed = ledger.get(entry.pk)
+    assert claimed is not None and claimed.lease_alive(NOW + 59)
+    assert not ledger.take(claimed, NOW + 120, NOW + 30, ())  # still held
+    assert ledger.take(claimed, NOW + 121, NOW + 61, ())  # lapsed
+    result = Result.for_booking(booking(), "created", "t")
+    assert not ledger.finish(entry.pk, NOW + 60, State.ACTIVE, result, (), NOW + 62)  # the first claim lost it
 
 
-def test_tasks_are_recorded_one_by_one_and_finish_leaves_the_index(ledger: BookingLedger) -> None:
+def test_finish_stores_the_result_unpublished_and_points_each_task_at_its_booking(ledger: BookingLedger) -> None:
     b = booking()
     request = RecordTaskRequest("s", "d", "a", NOW + 10, NOW + 70)
-    ledger.claim_new(b, (request,), "me", NOW + 60)
-    ledger.add_task(ledger_key("calcom", "b-1"), "me", _task())
-    entry = ledger.get("calcom", "b-1")
-    assert entry is not None and entry.state == "creating" and entry.tasks == (_task(),)
-    assert entry.requests == (request,) and entry.lease_alive(NOW)
-    result = Result.for_booking(b, "created", "t", tasks=(_task(),))
-    ledger.finish(entry.pk, "me", "active", "create", result, tasks=(_task(),))
-    done = ledger.get("calcom", "b-1")
-    assert done is not None and done.state == "active" and done.result("create") == result
+    pk = booking_key(b.source, b.booking_id)
+    assert ledger.insert(Entry(pk, State.CREATING, b, (request,), lease_until=NOW + 60), NOW) is None
+    result = Result.for_booking(b, "created", "t", tasks=(_task("t-1"), _task("t-2")))
+    assert ledger.finish(pk, NOW + 60, State.ACTIVE, result, result.tasks, NOW)
+    done = ledger.get(pk)
+    assert done is not None and done.state == State.ACTIVE and done.result("create") == result
+    assert done.unpublished == "create" and [e.pk for e in ledger.due(NOW + 3600)] == [pk]
+    for task_id in ("t-1", "t-2"):
+        owner = ledger.booking_for_task(task_id)
+        assert owner is not None and owner.pk == pk
+    assert ledger.booking_for_task("t-unknown") is None
+    ledger.mark_published(pk, "create")
+    published = ledger.get(pk)
+    assert published is not None and published.unpublished is None and list(ledger.due(NOW + 3600)) == []
 
 
 def test_cancel_only_applies_to_the_state_it_read(ledger: BookingLedger) -> None:
-    b = booking()
-    ledger.defer(b, NOW, deferred(b))
-    entry = ledger.get("calcom", "b-1")
-    assert entry is not None
-    ledger.claim(entry, "sweep", NOW, NOW + 60)
-    with pytest.raises(Conflict):
-        ledger.cancel(entry, Result.for_booking(b, "cancelled", "t"), ())
+    entry, due = deferred(booking(), NOW)
+    ledger.insert(entry, NOW, due_at=due)
+    ledger.take(entry, NOW + 60, NOW, ())
+    assert not ledger.cancel(entry, Result.for_booking(booking(), "cancelled", "t"), (), NOW)
 
 
-def _task() -> TaskRecord:
-    return TaskRecord("t-1", "r-1", NOW + 10, NOW + 70, "s", "d", "a", "ap-singapore")
+# -- what a booking costs, counted through the whole decision ---------------------------------------------------
+
+
+@pytest.fixture
+def requests_made(stack: LocalStack) -> Counter[str]:
+    """DynamoDB requests by operation, from every client built after this (and the stack's own)."""
+    counts: Counter[str] = Counter()
+
+    def count(model: Any, **_: Any) -> None:
+        counts[model.name] += 1
+
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb", count)
+    stack.client("dynamodb").meta.events.register("before-call.dynamodb", count)
+    return counts
+
+
+def test_a_new_booking_costs_at_most_four_requests_and_a_duplicate_at_most_two(
+    requests_made: Counter[str], app_factory: Any, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory()  # its clients carry the counter
+    now = int(clock.now)
+    b = Booking("b-cost", "direct", start_time=now + HOUR, end_time=now + 2 * HOUR, stream=StreamFields("room"))
+    assert app.decision.handle(b, now).primary.status == "created"
+    created = sum(requests_made.values())
+    requests_made.clear()
+    assert app.decision.handle(b, now + 5).duplicate
+    duplicate = sum(requests_made.values())
+    assert (created, duplicate) == (3, 1), requests_made  # put claim, finish, mark published; the failed put
+
+
+def _task(task_id: str = "t-1") -> TaskRecord:
+    return TaskRecord(task_id, "r-1", NOW + 10, NOW + 70, "s", "d", "a", "ap-singapore")

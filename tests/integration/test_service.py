@@ -1,4 +1,4 @@
-"""The service end to end over HTTP: moto server (ledger, idempotency, SNS) and the Tencent emulator."""
+"""The booking decision end to end over HTTP: moto server (ledger, SNS) and the Tencent emulator."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from record_task.booking import Booking, StreamFields
+from record_task.decision import iso
 from record_task.errors import TransientFailure
+from record_task.ledger import Entry, State, booking_key
 from record_task.plan import RecordTaskRequest
 from tests.conftest import Clock
 from tools.local_aws import LocalStack
@@ -38,12 +40,23 @@ def creates(emulator: Any) -> int:
     return sum(1 for action, _ in emulator.calls if action == "CreateRecordTask")
 
 
+def sweep(app: Any, now: int, seconds_left: float = 60) -> dict[str, Any]:
+    summary: dict[str, Any] = app.sweeper.run(now, iso(now), lambda: seconds_left)
+    return summary
+
+
+def claimed_elsewhere(app: Any, b: Booking, request: RecordTaskRequest, lease_until: int) -> None:
+    """The ledger as an invocation leaves it when it claimed `b` and then died."""
+    pk = booking_key(b.source, b.booking_id)
+    assert app.ledger.insert(Entry(pk, State.CREATING, b, (request,), lease_until=lease_until), 0) is None
+
+
 def test_create_publishes_one_result_and_records_the_task(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    outcome = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    outcome = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     result = outcome.primary
     assert result.status == "created" and not outcome.duplicate
     (task,) = emulator.tasks
@@ -60,23 +73,10 @@ def test_duplicate_yields_the_first_outcome_without_a_second_task_or_result(
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    first = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
-    again = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 5)
+    first = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    again = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 5)
     assert again.duplicate and again.primary == first.primary
     assert creates(emulator) == 1 and len(stack.results()) == 1
-
-
-def test_duplicate_after_idempotency_expiry_is_still_answered_from_the_ledger(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory()
-    now = int(clock.now)
-    first = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
-    stack.client("dynamodb").delete_item(
-        TableName=stack.idempotency_table, Key={"id": _only_key(stack)}
-    )  # the record has expired
-    again = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
-    assert again.primary.tasks == first.primary.tasks and creates(emulator) == 1
 
 
 def remove_topic(stack: LocalStack) -> Callable[[], None]:
@@ -105,10 +105,10 @@ def test_publish_failure_then_retry_publishes_without_creating_again(
     now = int(clock.now)
     restore_topic = remove_topic(stack)
     with pytest.raises(TransientFailure, match="publishing"):
-        app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+        app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     assert creates(emulator) == 1 and stack.results() == []
     restore_topic()
-    retry = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 30)
+    retry = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 30)
     assert retry.primary.status == "created" and not retry.duplicate
     assert creates(emulator) == 1
     assert [r["status"] for r in stack.results()] == ["created"]
@@ -119,7 +119,7 @@ def test_invalid_booking_is_rejected_and_published(
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    result = app.service.handle(booking("b-1", now + HOUR, now + HOUR), now).primary
+    result = app.decision.handle(booking("b-1", now + HOUR, now + HOUR), now).primary
     assert result.status == "rejected" and result.error is not None and result.error.field == "EndTime"
     assert emulator.calls == []
     (published,) = stack.results()
@@ -133,9 +133,9 @@ def test_transient_failure_releases_the_claim_and_the_retry_creates_once(
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "InternalError", times=50)
     with pytest.raises(TransientFailure):
-        app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+        app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     emulator.inject("CreateRecordTask", "InternalError", times=0)
-    result = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 1).primary
+    result = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 1).primary
     assert result.status == "created" and len(live_tasks(emulator)) == 1
 
 
@@ -147,9 +147,9 @@ def test_interrupted_attempt_is_adopted_not_created_twice(
     now = int(clock.now)
     b = booking("b-1", now + HOUR, now + 2 * HOUR)
     request = RecordTaskRequest("room-b-1", "5000.live.push.com", "live", now + HOUR, now + 2 * HOUR)
-    app.service._ledger.claim_new(b, (request,), "dead-invocation", now + 10)
-    orphan = app.service._live.create_record_task(request)
-    result = app.service.handle(b, now + 60).primary
+    claimed_elsewhere(app, b, request, now + 10)
+    orphan = app.live.create_record_task(request)
+    result = app.decision.handle(b, now + 60).primary
     assert result.status == "created" and [t.task_id for t in result.tasks] == [orphan.task_id]
     assert creates(emulator) == 1
 
@@ -160,7 +160,7 @@ def test_permanent_refusal_is_failed_and_not_retried(
     app = app_factory()
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus")
-    result = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
+    result = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
     assert result.status == "failed" and result.error is not None
     assert result.error.code == "ResourceUnavailable.InvalidVodStatus"
     assert [r["status"] for r in stack.results()] == ["failed"]
@@ -176,10 +176,10 @@ def test_cancel_before_during_after_the_window(
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     later = now + HOUR + offset
     clock.now = later
-    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), later).primary
+    result = app.decision.handle(booking("b-1", 0, 0, action="cancel"), later).primary
     assert result.status == status
     assert [t.operation for t in result.tasks] == ([operation] if operation else [])
     (task,) = emulator.tasks
@@ -193,9 +193,9 @@ def test_cancel_before_create_keeps_a_tombstone(
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    cancel = app.service.handle(booking("b-1", 0, 0, action="cancel"), now).primary
+    cancel = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now).primary
     assert cancel.status == "skipped" and "later create" in (cancel.reason or "")
-    create = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 1).primary
+    create = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 1).primary
     assert create.status == "skipped" and emulator.calls == []
     assert [r["status"] for r in stack.results()] == ["skipped", "skipped"]
 
@@ -205,9 +205,9 @@ def test_reschedule_cancels_the_old_booking_and_creates_the_new(
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    app.service.handle(booking("old", now + HOUR, now + 2 * HOUR), now)
+    app.decision.handle(booking("old", now + HOUR, now + 2 * HOUR), now)
     moved = booking("new", now + 3 * HOUR, now + 4 * HOUR, replaces="old")
-    outcome = app.service.handle(moved, now + 10)
+    outcome = app.decision.handle(moved, now + 10)
     assert [(r.booking_id, r.status) for r in outcome.results] == [("old", "cancelled"), ("new", "created")]
     assert sorted((t["StreamName"], t["Status"]) for t in emulator.tasks) == [
         ("room-new", "created"),
@@ -220,9 +220,9 @@ def test_a_create_repeated_after_its_cancel_is_skipped_not_answered_with_the_del
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
-    app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60)
-    again = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 120)
+    app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60)
+    again = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 120)
     assert again.primary.status == "skipped" and not again.duplicate and "cancelled" in (again.primary.reason or "")
     assert [t["Status"] for t in emulator.tasks] == ["deleted"] and creates(emulator) == 1
     assert [r["status"] for r in stack.results()] == ["created", "cancelled", "skipped"]
@@ -233,11 +233,11 @@ def test_the_same_booking_id_with_another_window_is_rejected_naming_it(
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    first = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
-    moved = app.service.handle(booking("b-1", now + 3 * HOUR, now + 4 * HOUR), now + 60)
+    first = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
+    moved = app.decision.handle(booking("b-1", now + 3 * HOUR, now + 4 * HOUR), now + 60)
     assert moved.primary.status == "rejected" and not moved.duplicate
     assert moved.primary.error is not None and moved.primary.error.field == "BookingId"
-    same = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 120)
+    same = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 120)
     assert same.duplicate and same.primary == first  # a true redelivery still gets the first outcome
     assert creates(emulator) == 1
     assert [r["status"] for r in stack.results()] == ["created", "rejected"]
@@ -249,7 +249,7 @@ def test_a_split_window_refused_half_way_leaves_no_partial_recording(
     app = app_factory()
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus", after=1)
-    result = app.service.handle(booking("long", now + HOUR, now + 31 * HOUR), now).primary
+    result = app.decision.handle(booking("long", now + HOUR, now + 31 * HOUR), now).primary
     assert result.status == "failed" and result.tasks == ()
     assert [t["Status"] for t in emulator.tasks] == ["deleted"]  # the first 24 h piece was removed again
     assert creates(emulator) == 2 and [r["status"] for r in stack.results()] == ["failed"]
@@ -260,33 +260,30 @@ def test_cancel_of_a_task_already_gone_at_the_api_is_cancelled(
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    (task,) = app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary.tasks
-    app.service._live.delete_record_task(task.task_id, task.region)  # removed by hand in the console
-    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    (task,) = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary.tasks
+    app.live.delete_record_task(task.task_id, task.region)  # removed by hand in the console
+    result = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
     assert result.status == "cancelled" and [t.operation for t in result.tasks] == ["deleted"]
 
 
 def test_a_cancel_the_api_refuses_is_failed(app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     app = app_factory()
     now = int(clock.now)
-    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     emulator.inject("DeleteRecordTask", "UnsupportedOperation")
-    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    result = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
     assert result.status == "failed" and result.error is not None and result.error.code == "UnsupportedOperation"
     assert [t["Status"] for t in emulator.tasks] == ["created"]
 
 
-def test_a_repeated_cancel_past_idempotency_answers_the_first_outcome(
+def test_a_repeated_cancel_answers_the_first_outcome(
     app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory()
     now = int(clock.now)
-    app.service.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
-    first = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
-    dynamodb = stack.client("dynamodb")
-    for item in dynamodb.scan(TableName=stack.idempotency_table)["Items"]:  # every record has expired
-        dynamodb.delete_item(TableName=stack.idempotency_table, Key={"id": item["id"]})
-    again = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 120).primary
+    app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
+    first = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    again = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 120).primary
     assert again.status == "cancelled" and again.tasks == first.tasks
     assert sum(1 for action, _ in emulator.calls if action == "DeleteRecordTask") == 1
 
@@ -300,12 +297,12 @@ def test_cancel_during_a_create_waits_then_finishes_the_create_and_removes_it(
     now = int(clock.now)
     b = booking("b-1", now + HOUR, now + 2 * HOUR)
     request = RecordTaskRequest("room-b-1", "5000.live.push.com", "live", now + HOUR, now + 2 * HOUR)
-    app.service._ledger.claim_new(b, (request,), "dead-invocation", now + 30)
-    orphan = app.service._live.create_record_task(request)  # made, then the invocation died
+    claimed_elsewhere(app, b, request, now + 30)
+    orphan = app.live.create_record_task(request)  # made, then the invocation died
     with pytest.raises(TransientFailure) as caught:
-        app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 1)
+        app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 1)
     assert caught.value.code == "InProgress"
-    result = app.service.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
+    result = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
     assert result.status == "cancelled" and [t.task_id for t in result.tasks] == [orphan.task_id]
     assert [t["Status"] for t in emulator.tasks] == ["deleted"] and creates(emulator) == 1
 
@@ -317,7 +314,7 @@ def defer_far_booking(app: Any, clock: Clock) -> int:
     """Book "far" three weeks ahead (deferred), then move the clock to a day before it, when it is due."""
     now = int(clock.now)
     start = now + 21 * DAY
-    assert app.service.handle(booking("far", start, start + HOUR), now).primary.status == "deferred"
+    assert app.decision.handle(booking("far", start, start + HOUR), now).primary.status == "deferred"
     clock.now = start - DAY
     return start
 
@@ -329,18 +326,18 @@ def test_far_booking_is_deferred_once_then_created_by_a_due_sweep(
     now = int(clock.now)
     start = now + 21 * DAY
     far = booking("far", start, start + HOUR)
-    first = app.service.handle(far, now).primary
+    first = app.decision.handle(far, now).primary
     assert first.status == "deferred" and first.window == (start, start + HOUR)
-    assert app.service.handle(far, now + 5).duplicate
-    assert app.service.sweep(now + DAY, time_left=lambda: 60).due == 0  # not yet due
+    assert app.decision.handle(far, now + 5).duplicate
+    assert sweep(app, now + DAY, 60)["due"] == 0  # not yet due
     assert emulator.calls == []
     clock.now = start - 2 * DAY
-    summary = app.service.sweep(int(clock.now), time_left=lambda: 60)
-    assert (summary.due, summary.created) == (1, 1)
+    summary = sweep(app, int(clock.now), 60)
+    assert (summary["due"], summary["created"]) == (1, 1)
     (task,) = emulator.tasks
     assert (task["StartTime"], task["EndTime"]) == (start, start + HOUR)
     assert [r["status"] for r in stack.results()] == ["deferred", "created"]
-    assert app.service.sweep(int(clock.now) + 60, time_left=lambda: 60).due == 0
+    assert sweep(app, int(clock.now) + 60, 60)["due"] == 0
 
 
 def test_two_concurrent_sweeps_create_each_task_once(app_factory: Any, emulator: Any, clock: Clock) -> None:
@@ -348,14 +345,14 @@ def test_two_concurrent_sweeps_create_each_task_once(app_factory: Any, emulator:
     now = int(clock.now)
     start = now + 10 * DAY
     for number in range(12):
-        apps[0].service.handle(booking(f"b-{number}", start, start + HOUR), now)
+        apps[0].decision.handle(booking(f"b-{number}", start, start + HOUR), now)
     clock.now = start - DAY
     barrier = threading.Barrier(2)
     summaries: list[Any] = []
 
     def run(app: Any) -> None:
         barrier.wait()
-        summaries.append(app.service.sweep(int(clock.now), time_left=lambda: 60))
+        summaries.append(sweep(app, int(clock.now), 60))
 
     threads = [threading.Thread(target=run, args=(app,)) for app in apps]
     for thread in threads:
@@ -363,7 +360,7 @@ def test_two_concurrent_sweeps_create_each_task_once(app_factory: Any, emulator:
     for thread in threads:
         thread.join()
     assert creates(emulator) == 12 and len(emulator.tasks) == 12
-    assert sum(s.created for s in summaries) == 12
+    assert sum(s["created"] for s in summaries) == 12
 
 
 def test_cancel_before_activation_leaves_no_task(
@@ -372,11 +369,11 @@ def test_cancel_before_activation_leaves_no_task(
     app = app_factory()
     now = int(clock.now)
     start = now + 21 * DAY
-    app.service.handle(booking("far", start, start + HOUR), now)
-    cancel = app.service.handle(booking("far", 0, 0, action="cancel"), now + 60).primary
+    app.decision.handle(booking("far", start, start + HOUR), now)
+    cancel = app.decision.handle(booking("far", 0, 0, action="cancel"), now + 60).primary
     assert cancel.status == "cancelled" and cancel.tasks == ()
     clock.now = start - DAY
-    assert app.service.sweep(int(clock.now), time_left=lambda: 60).created == 0
+    assert sweep(app, int(clock.now), 60)["created"] == 0
     assert emulator.calls == []
 
 
@@ -386,11 +383,11 @@ def test_transient_failure_in_a_sweep_is_retried_by_the_next(
     app = app_factory(LIVE_RETRY_BUDGET_SECONDS="0.2")
     defer_far_booking(app, clock)
     emulator.inject("CreateRecordTask", "InternalError", times=100)
-    first = app.service.sweep(int(clock.now), time_left=lambda: 60)
-    assert (first.due, first.created, first.retry_later) == (1, 0, 1)
+    first = sweep(app, int(clock.now), 60)
+    assert (first["due"], first["created"], first["retryLater"]) == (1, 0, 1)
     emulator.inject("CreateRecordTask", "InternalError", times=0)
-    second = app.service.sweep(int(clock.now) + 300, time_left=lambda: 60)
-    assert second.created == 1 and len(live_tasks(emulator)) == 1
+    second = sweep(app, int(clock.now) + 300, 60)
+    assert second["created"] == 1 and len(live_tasks(emulator)) == 1
 
 
 def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again(
@@ -399,13 +396,13 @@ def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again
     app = app_factory()
     defer_far_booking(app, clock)
     restore_topic = remove_topic(stack)
-    first = app.service.sweep(int(clock.now), time_left=lambda: 60)
-    assert (first.due, first.created, first.retry_later) == (1, 0, 1) and creates(emulator) == 1
+    first = sweep(app, int(clock.now), 60)
+    assert (first["due"], first["created"], first["retryLater"]) == (1, 0, 1) and creates(emulator) == 1
     restore_topic()
-    second = app.service.sweep(int(clock.now) + 300, time_left=lambda: 60)
-    assert (second.due, second.published, second.created) == (1, 1, 0) and creates(emulator) == 1
+    second = sweep(app, int(clock.now) + 300, 60)
+    assert (second["due"], second["republished"], second["created"]) == (1, 1, 0) and creates(emulator) == 1
     assert [r["status"] for r in stack.results()] == ["deferred", "created"]
-    assert app.service.sweep(int(clock.now) + 600, time_left=lambda: 60).due == 0
+    assert sweep(app, int(clock.now) + 600, 60)["due"] == 0
 
 
 def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
@@ -413,10 +410,10 @@ def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
 ) -> None:
     app = app_factory()
     defer_far_booking(app, clock)
-    entry = app.service._ledger.get("direct", "far")
-    app.service._ledger.claim(entry, "other-sweep", int(clock.now), int(clock.now) + 60, entry.requests)
-    summary = app.service.sweep(int(clock.now), time_left=lambda: 60)
-    assert (summary.due, summary.retry_later) == (1, 1) and emulator.calls == []
+    entry = app.ledger.get(booking_key("direct", "far"))
+    assert app.ledger.take(entry, int(clock.now) + 60, int(clock.now), entry.requests)  # another sweep has it
+    summary = sweep(app, int(clock.now))
+    assert (summary["due"], summary["retryLater"]) == (1, 1) and emulator.calls == []
 
 
 def test_a_sweep_near_the_end_of_its_time_leaves_the_rest_due(
@@ -424,8 +421,8 @@ def test_a_sweep_near_the_end_of_its_time_leaves_the_rest_due(
 ) -> None:
     app = app_factory()
     defer_far_booking(app, clock)
-    assert app.service.sweep(int(clock.now), time_left=lambda: 2).retry_later == 1 and emulator.calls == []
-    assert app.service.sweep(int(clock.now), time_left=lambda: 60).created == 1
+    assert sweep(app, int(clock.now), 2)["retryLater"] == 1 and emulator.calls == []
+    assert sweep(app, int(clock.now), 60)["created"] == 1
 
 
 def test_sweep_after_the_window_closed_rejects_it(
@@ -434,21 +431,15 @@ def test_sweep_after_the_window_closed_rejects_it(
     app = app_factory()
     now = int(clock.now)
     start = now + 21 * DAY
-    app.service.handle(booking("far", start, start + HOUR), now)
+    app.decision.handle(booking("far", start, start + HOUR), now)
     clock.now = start + 2 * HOUR
-    summary = app.service.sweep(int(clock.now), time_left=lambda: 60)
-    assert summary.rejected == 1 and emulator.calls == []
+    summary = sweep(app, int(clock.now), 60)
+    assert summary["rejected"] == 1 and emulator.calls == []
     assert [r["status"] for r in stack.results()][-1] == "rejected"
 
 
 def test_start_beyond_max_ahead_is_rejected(app_factory: Any, clock: Clock) -> None:
     app = app_factory(MAX_AHEAD_SECONDS=str(30 * DAY))
     now = int(clock.now)
-    result = app.service.handle(booking("b", now + 40 * DAY, now + 40 * DAY + HOUR), now).primary
+    result = app.decision.handle(booking("b", now + 40 * DAY, now + 40 * DAY + HOUR), now).primary
     assert result.status == "rejected" and result.error is not None and result.error.field == "StartTime"
-
-
-def _only_key(stack: LocalStack) -> dict[str, str]:
-    items = stack.client("dynamodb").scan(TableName=stack.idempotency_table)["Items"]
-    assert len(items) == 1
-    return items[0]["id"]  # type: ignore[no-any-return]

@@ -10,7 +10,8 @@ import pytest
 from record_task.booking import Booking, StreamFields
 from record_task.config import Settings, load_routes
 from record_task.errors import ConfigurationError
-from record_task.routing import resolve_stream, sanitize_stream_name
+from record_task.routing import resolve_stream
+from record_task.stream_names import sanitize_stream_name
 
 NOW = 1_764_000_000
 ROUTES = {"yoga": StreamFields(stream_name="yoga-{start:%Y%m%d%H%M}", domain_name="yoga.push", app_name="studio")}
@@ -30,22 +31,26 @@ def booking(**values: object) -> Booking:
 
 def test_booking_values_win_then_route_then_defaults() -> None:
     settings = Settings(routes=ROUTES, default_domain_name="default.push", default_template_id=9)
-    explicit = resolve_stream(booking(event_type="yoga", stream=StreamFields(stream_name="mine")), settings, NOW)
+    explicit = resolve_stream(
+        booking(event_type="yoga", stream=StreamFields(stream_name="mine")), settings.stream_defaults, NOW
+    )
     assert (explicit.stream_name, explicit.domain_name, explicit.app_name, explicit.template_id) == (
         "mine",
         "yoga.push",
         "studio",
         9,
     )
-    routed = resolve_stream(booking(event_type="yoga"), settings, NOW)
+    routed = resolve_stream(booking(event_type="yoga"), settings.stream_defaults, NOW)
     assert routed.stream_name == "yoga-202612010200"
-    fallback = resolve_stream(booking(event_type="pilates"), settings, NOW)
+    fallback = resolve_stream(booking(event_type="pilates"), settings.stream_defaults, NOW)
     assert (fallback.stream_name, fallback.domain_name, fallback.app_name) == ("b-1", "default.push", "live")
 
 
 def test_template_fields_and_sanitising() -> None:
     settings = Settings(stream_name_template="{source}/{event_type}/{booking_id}")
-    name = resolve_stream(booking(booking_id="Ab 12:34", event_type="1:1 call"), settings, NOW).stream_name
+    name = resolve_stream(
+        booking(booking_id="Ab 12:34", event_type="1:1 call"), settings.stream_defaults, NOW
+    ).stream_name
     assert name == "calcom-1-1-call-Ab-12-34"
     assert sanitize_stream_name("--a..b--") == "a-b"
 
@@ -84,7 +89,6 @@ def test_settings_from_env_reads_every_name() -> None:
     settings = Settings.from_env(
         {
             "RESULTS_TOPIC_ARN": "arn:t",
-            "IDEMPOTENCY_TABLE": "i",
             "BOOKINGS_TABLE": "b",
             "TENCENT_REGION": "ap-tokyo",
             "LIVE_ENDPOINT": "http://127.0.0.1:9000",

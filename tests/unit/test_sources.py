@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from record_task.booking import Source
 from record_task.errors import InvalidBooking
-from record_task.sources import booking_id_hint, detect_source, parse_booking, parse_json_body
+from record_task.sources import parse_booking, parse_json_body, rejection_hints, shape_of, unwrap_sns
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 DIRECT = {"BookingId": "b-123", "StartTime": "2026-12-01T10:00:00+08:00", "EndTime": 1796094000}
@@ -35,19 +35,45 @@ SAMPLES: list[tuple[Source, dict[str, Any]]] = [
 
 @pytest.mark.parametrize(("source", "body"), SAMPLES)
 def test_the_shape_names_the_source(source: Source, body: dict[str, Any]) -> None:
-    assert detect_source(body) == source
+    assert shape_of(body) == source
 
 
 @pytest.mark.parametrize(
     "body", [{}, [], "BookingId", None, 1, {"event": "invitee.created"}, {"payload": {}}, {"bookingId": "b"}]
 )
 def test_an_unknown_shape_is_not_a_booking(body: object) -> None:
+    assert shape_of(body) is None
     with pytest.raises(InvalidBooking) as caught:
-        detect_source(body)
+        parse_booking(body)
     assert caught.value.message == "body is not a booking in any supported format"
     assert caught.value.field == "body"
-    with pytest.raises(InvalidBooking):
-        parse_booking(body)
+
+
+@pytest.mark.parametrize(
+    "fields", [{"EndTime": 1796094000}, {"StreamName": "room", "StartTime": 1}, {"Action": "cancel"}]
+)
+def test_direct_fields_without_a_booking_id_are_read_as_direct_and_name_it(fields: dict[str, Any]) -> None:
+    assert shape_of(fields) == "direct"
+    with pytest.raises(InvalidBooking) as caught:
+        parse_booking(fields)
+    assert caught.value.field == "BookingId"
+
+
+def test_an_sns_envelope_is_unwrapped_and_its_source_attribute_counts() -> None:
+    envelope = {
+        "Type": "Notification",
+        "MessageId": "m-1",
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:bookings",
+        "Message": json.dumps(DIRECT),
+        "MessageAttributes": {"source": {"Type": "String", "Value": "direct"}},
+    }
+    body, source = unwrap_sns(envelope, None)
+    assert (body, source) == (DIRECT, "direct")
+    assert unwrap_sns(envelope, "calcom")[1] == "calcom"  # the SQS attribute wins over the envelope's
+    assert unwrap_sns(DIRECT, None) == (DIRECT, None)
+    with pytest.raises(InvalidBooking) as caught:
+        unwrap_sns({**envelope, "Message": "{not json"}, None)
+    assert caught.value.field == "Message"
 
 
 def test_dispatch_by_shape_and_by_name() -> None:
@@ -147,12 +173,12 @@ def test_valid_json_round_trips(value: object) -> None:
     ],
 )
 def test_booking_id_hint(raw: bytes | str, booking_id: str | None) -> None:
-    assert booking_id_hint(raw) == booking_id
+    assert rejection_hints(raw)[1] == booking_id
     if isinstance(raw, str):
-        assert booking_id_hint(raw.encode()) == booking_id
+        assert rejection_hints(raw.encode())[1] == booking_id
 
 
 @given(st.binary(max_size=200) | st.text(max_size=200) | st.dictionaries(st.text(), st.text()).map(json.dumps))
 def test_booking_id_hint_never_raises(raw: bytes | str) -> None:
-    hint = booking_id_hint(raw)
+    hint = rejection_hints(raw)[1]
     assert hint is None or (isinstance(hint, str) and hint.strip() == hint and hint)

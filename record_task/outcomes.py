@@ -1,0 +1,54 @@
+"""Publishing what the ledger decided: a result is stored first, then published, then marked published.
+
+Storing first is what makes a lost publish recoverable: a redelivery, a retried webhook or the sweep
+finds the result still marked `unpublished` and sends it, without deciding (or creating) again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from record_task.ledger import BookingLedger
+from record_task.results import Result, ResultPublisher
+
+logger = Logger(service="record-task", child=True)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What handling one message produced: results in publish order, and whether it was a repeat."""
+
+    results: tuple[Result, ...]
+    duplicate: bool = False
+
+    @property
+    def primary(self) -> Result:
+        """The result a webhook answers with: the last step (a reschedule's create)."""
+        return self.results[-1]
+
+
+class Announcer:
+    """Publishes results to SNS and tells the ledger they went out; counts them as metrics."""
+
+    def __init__(self, ledger: BookingLedger, publisher: ResultPublisher, metrics: Metrics | None = None) -> None:
+        self._ledger = ledger
+        self._publisher = publisher
+        self._metrics = metrics
+
+    def announce(self, pk: str, action: str, result: Result, *, still_due: bool = False) -> None:
+        """Publish a result the ledger holds as unpublished under `action`, then mark it published."""
+        self.publish(result)
+        self._ledger.mark_published(pk, action, still_due=still_due)
+
+    def publish(self, result: Result) -> None:
+        """Publish a result that is not kept in the ledger (a last-delivery `failed`)."""
+        self._publisher.publish(result)
+        self.count(result.status)
+        logger.info("result published", extra={"status": result.status, "booking_id": result.booking_id})
+
+    def count(self, name: str) -> None:
+        if self._metrics is not None:
+            self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -1,0 +1,72 @@
+"""The sweep: on a schedule, creates the tasks of deferred bookings that came within the API's horizon,
+and publishes any result a crash or a failed publish left unpublished (docs/contract.md, "Deferral")."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from itertools import islice
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from record_task.config import Settings
+from record_task.creation import TaskCreation
+from record_task.errors import TransientFailure
+from record_task.ledger import BookingLedger, Entry, State
+from record_task.outcomes import Announcer
+from record_task.results import Result
+
+logger = Logger(service="record-task", child=True)
+MIN_SECONDS_LEFT = 5  # an item is not started with less time than this left in the invocation
+WORKERS = 16
+
+
+class Sweep:
+    def __init__(self, settings: Settings, ledger: BookingLedger, creation: TaskCreation, announcer: Announcer) -> None:
+        self._settings = settings
+        self._ledger = ledger
+        self._creation = creation
+        self._announcer = announcer
+
+    def run(self, now: int, received_at: str, time_left: Callable[[], float]) -> dict[str, Any]:
+        """Every due item once; what fails transiently or is not reached in time stays due."""
+        entries = list(islice(self._ledger.due(now), self._settings.sweep_batch_limit))
+        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+            outcomes = list(pool.map(lambda e: self._safely(e, now, received_at, time_left), entries))
+        counts = Counter(status for status, _ in outcomes)
+        return {
+            "due": len(entries),
+            **{name: counts[name] for name in ("created", "rejected", "failed", "republished", "skipped")},
+            "retryLater": counts["retry_later"],
+            "bookingIds": [booking_id for status, booking_id in outcomes if booking_id],
+        }
+
+    def _safely(
+        self, entry: Entry, now: int, received_at: str, time_left: Callable[[], float]
+    ) -> tuple[str, str | None]:
+        """One item; a failure leaves it due and never ends the sweep for the others."""
+        if time_left() < MIN_SECONDS_LEFT:
+            return "retry_later", None
+        try:
+            return self._one(entry, now, received_at)
+        except TransientFailure as exc:
+            logger.warning("due item stays due", extra={"pk": entry.pk, "error": exc.code, "cause": exc.message})
+        except Exception:
+            logger.exception("due item failed; it stays due", extra={"pk": entry.pk})
+        return "retry_later", None
+
+    def _one(self, entry: Entry, now: int, received_at: str) -> tuple[str, str | None]:
+        stored = entry.result(entry.unpublished) if entry.unpublished else None
+        if entry.unpublished and stored is not None:  # decided, but the publish was lost
+            self._announcer.announce(entry.pk, entry.unpublished, stored, still_due=entry.state == State.DEFERRED)
+        if entry.state not in (State.DEFERRED, State.CREATING):
+            return ("republished" if stored else "skipped"), None
+        if entry.lease_alive(now):
+            return "retry_later", None  # another invocation is creating it now
+        result: Result | None = self._creation.resume(entry, now, received_at)
+        if result is None:
+            return "skipped", None  # another sweep or a cancellation got there first
+        self._announcer.announce(entry.pk, "create", result)
+        return result.status, result.booking_id
