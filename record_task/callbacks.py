@@ -187,7 +187,7 @@ def _recording_status(body: Mapping[str, Any], event_type: int) -> RecordingStat
         if not isinstance(detail, Mapping):
             f.fail("exception", "must be an object with type, occurs and desc")
             detail = {}
-        kind = _echo(detail, ("type", "occurs"), nested=False)  # bounded, as the key must be
+        kind = _echo(detail, ("type", "occurs"))  # bounded, as the key must be
         own = (str(f.natural("timestamp")), str(kind.get("type", ""))[:64], str(kind.get("occurs", ""))[:64])
         fields = _echo(body, EXCEPTION_FIELDS)
     if f.error is not None:
@@ -252,12 +252,12 @@ def _session_of(callback_ext: object) -> str:
     return session if isinstance(session, str) and len(session) <= MAX_ID else ""
 
 
-def _echo(body: Mapping[str, Any], names: tuple[str, ...], *, nested: bool = True) -> dict[str, Any]:
-    """The named fields that are strings (cut at MAX_ECHO), integers or, one level deep, the exception object."""
+def _echo(body: Mapping[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """The named fields that are strings (cut at MAX_ECHO) or integers, and 341's `exception` object likewise."""
     echoed: dict[str, Any] = {}
     for name, value in ((name, body[name]) for name in names if name in body):
         if isinstance(value, str | int):  # bool is an int: kept as sent
             echoed[name] = value[:MAX_ECHO] if isinstance(value, str) else value
-        elif nested and isinstance(value, Mapping):
-            echoed[name] = _echo(value, _EXCEPTION_DETAIL, nested=False)
+        elif name == "exception" and isinstance(value, Mapping):
+            echoed[name] = _echo(value, _EXCEPTION_DETAIL)
     return echoed
