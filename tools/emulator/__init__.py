@@ -4,6 +4,7 @@
 foreground for other processes, which turn its knobs over HTTP (see __main__.py).
 """
 
+from tools.emulator.callbacks import SentCallback
 from tools.emulator.server import Emulator, LiveState, start_emulator
 
-__all__ = ["Emulator", "LiveState", "start_emulator"]
+__all__ = ["Emulator", "LiveState", "SentCallback", "start_emulator"]

@@ -9,7 +9,17 @@ Control endpoints (JSON):
   POST /_emulator/drop       {"action", "times", "processed"}  close the socket without answering
   POST /_emulator/throttle   {"seconds"}                    refuse every CreateRecordTask that long
   POST /_emulator/page-size  {"size"}                       DescribeRecordTask page size
-  POST /_emulator/reset      forget tasks, calls and knobs
+  POST /_emulator/reset      forget tasks, calls, knobs and callback settings
+
+Recording callbacks (Tencent CSS events 100/332/341, signed, POSTed as JSON; see callbacks.py):
+  POST /_emulator/callbacks       {"url", "key", "automatic"}   where to send them (url null: nowhere);
+                                  automatic: report every task whose recording ended, after each API
+                                  call and clock change
+  POST /_emulator/callbacks/send  {"taskId", "files", "statuses"}  one task's callbacks now; statuses from
+                                  start, fail, pause, resume, error, end, abnormal (default start, end)
+  POST /_emulator/finish          start, a file and end for every task that ended and was not reported
+  GET  /_emulator/callbacks       every callback sent: [{"eventType", "body", "status", "error"}]
+  The POSTs that send answer {"ok": true, "sent": [...]} with what was sent and the status answered.
 """
 
 from __future__ import annotations

@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tools.emulator.callbacks import RecordingCallbacks, SentCallback
+
 REGIONS = frozenset(
     {
         "ap-bangkok",
@@ -108,6 +110,7 @@ class LiveState:
         self._scrolls: dict[str, tuple[tuple[Any, ...], int]] = {}
         self.latency = 0.0
         self.page_size = DEFAULT_PAGE_SIZE
+        self.callbacks = RecordingCallbacks(self.tasks, self.now)
 
     # -- knobs ----------------------------------------------------------------------------------------
 
@@ -150,6 +153,7 @@ class LiveState:
             self._clock = None
             self.latency = 0.0
             self.page_size = DEFAULT_PAGE_SIZE
+        self.callbacks.reset()  # outside the lock: the callbacks take theirs, then read tasks under this one
 
     def tasks(self) -> list[dict[str, Any]]:
         with self._lock:
@@ -275,6 +279,7 @@ class LiveState:
                 "Extension": extension,
                 "Status": CREATED,
                 "Stopped": 0,
+                "Deleted": 0,
                 "CreatedAt": int(now),
             }
         return {"TaskId": task_id}
@@ -285,6 +290,7 @@ class LiveState:
             task = self._task(region, p)
             running = task["Status"] == CREATED and task["StartTime"] <= now < task["EndTime"]
             task["Status"] = DELETED_RUNNING if running else DELETED
+            task["Deleted"] = int(now)  # a task deleted after its window recorded it all
         return {}
 
     def _StopRecordTask(self, region: str, p: dict[str, Any]) -> dict[str, Any]:
@@ -425,6 +431,8 @@ def make_handler(state: LiveState) -> type[BaseHTTPRequestHandler]:
                 self._json(200, state.tasks())
             elif self.path == "/_emulator/calls":
                 self._json(200, [{"Action": action, "Params": params} for action, params in state.calls()])
+            elif self.path == "/_emulator/callbacks":
+                self._json(200, [sent.to_dict() for sent in state.callbacks.sent])
             else:
                 self._json(404, {"error": f"no such path {self.path}"})
 
@@ -457,6 +465,7 @@ def make_handler(state: LiveState) -> type[BaseHTTPRequestHandler]:
             if state.latency > 0:
                 time.sleep(state.latency)  # the work is done; the answer is late
             self._json(200, {"Response": response})
+            state.callbacks.after_request()  # the caller has its answer: recordings that ended are reported
 
         def _drop(self) -> None:
             self.close_connection = True
@@ -464,11 +473,24 @@ def make_handler(state: LiveState) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(socket.SHUT_RDWR)
 
         def _control(self, command: str, body: bytes) -> None:
+            answer: dict[str, Any] = {"ok": True}
             try:
                 data = json.loads(body or b"{}")
                 if command == "clock":
                     now = data.get("now")
                     state.set_clock(None if now is None else float(now))
+                    if state.callbacks.automatic:  # time moved on: recordings that ended are reported
+                        answer["sent"] = [sent.to_dict() for sent in state.callbacks.finish()]
+                elif command == "callbacks":
+                    state.callbacks.configure(
+                        data.get("url"), str(data.get("key", "")), automatic=bool(data.get("automatic"))
+                    )
+                elif command == "callbacks/send":
+                    statuses = tuple(data.get("statuses", ("start", "end")))
+                    sent = state.callbacks.send(str(data["taskId"]), files=int(data.get("files", 1)), statuses=statuses)
+                    answer["sent"] = [item.to_dict() for item in sent]
+                elif command == "finish":
+                    answer["sent"] = [item.to_dict() for item in state.callbacks.finish()]
                 elif command == "inject":
                     state.inject(
                         str(data["action"]), str(data["code"]), int(data.get("times", 1)), int(data.get("after", 0))
@@ -491,7 +513,7 @@ def make_handler(state: LiveState) -> type[BaseHTTPRequestHandler]:
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 self._json(400, {"error": f"bad control request: {exc!r}"})
                 return
-            self._json(200, {"ok": True})
+            self._json(200, answer)
 
         def _json(self, status: int, payload: Any) -> None:
             data = json.dumps(payload).encode()
@@ -559,9 +581,35 @@ class Emulator:
 
     def set_clock(self, epoch: float | None) -> None:
         self._state.set_clock(epoch)
+        self._state.callbacks.after_request()  # automatic callbacks: recordings that ended by then
 
     def hold_rate_limit(self, seconds: float) -> None:
         self._state.hold_rate_limit(seconds)
+
+    # -- recording callbacks (tools/emulator/callbacks.py) ----------------------------------------------------
+
+    def configure_callbacks(self, url: str | None, key: str = "", *, automatic: bool = False) -> None:
+        """POST recording callbacks to `url` signed with `key`; `automatic`: also for every task whose
+        recording has ended, checked after each API call and clock change."""
+        self._state.callbacks.configure(url, key, automatic=automatic)
+
+    def send_recording_callbacks(
+        self, task_id: str, *, files: int = 1, statuses: tuple[str, ...] = ("start", "end")
+    ) -> list[SentCallback]:
+        """One task's callbacks now (statuses: start, fail, pause, resume, error, end, abnormal)."""
+        return self._state.callbacks.send(task_id, files=files, statuses=statuses)
+
+    def finish_recordings(self) -> list[SentCallback]:
+        """Start, a file and end for every task whose recording has ended and was not reported yet."""
+        return self._state.callbacks.finish()
+
+    def deliver_callback(self, body: dict[str, Any]) -> SentCallback:
+        """POST a body again as it was (a redelivery), or sign a new one now."""
+        return self._state.callbacks.deliver(body)
+
+    @property
+    def sent_callbacks(self) -> list[SentCallback]:
+        return self._state.callbacks.sent
 
     def reset(self) -> None:
         self._state.reset()
