@@ -20,6 +20,7 @@ from record_task.ledger import BookingLedger
 from record_task.live import LiveApi
 from record_task.outcomes import Announcer
 from record_task.queue import QueueConsumer
+from record_task.recordings import Recordings
 from record_task.results import ResultPublisher
 from record_task.sweep import Sweep
 from record_task.webhook import Webhook
@@ -74,7 +75,7 @@ def build_app(
         settings=settings,
         decision=decision,
         queue=QueueConsumer(decision, settings, clock),
-        webhook=Webhook(decision, settings, clock),
+        webhook=Webhook(decision, Recordings(ledger, announcer), settings, clock),
         sweeper=Sweep(settings, ledger, creation, announcer),
         ledger=ledger,
         live=live,

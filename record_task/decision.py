@@ -158,18 +158,7 @@ class BookingDecision:
         return earlier, True
 
     def _verdict(self, content: bytes, result: Result, now: int) -> tuple[Result, bool]:
-        """A result remembered by the content that produced it: published once, then repeated."""
-        pk = "verdict#" + hashlib.sha256(content).hexdigest()
-        entry = Entry(pk, State.VERDICT, None, results={"verdict": result.to_message()}, unpublished="verdict")
-        earlier = self._ledger.insert(entry, now, expires=True)
-        if earlier is None:
-            self._announcer.announce(pk, "verdict", result)
-            return result, False
-        stored = earlier.result("verdict") or result
-        if earlier.unpublished == "verdict":
-            self._announcer.announce(pk, "verdict", stored)
-            return stored, False
-        return stored, True
+        return self._announcer.once(hashlib.sha256(content).hexdigest(), result, now)
 
 
 def _digest(booking: Booking, kind: str) -> bytes:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from record_task.ledger import BookingLedger
+from record_task.ledger import BookingLedger, Entry, State
 from record_task.results import Result, ResultPublisher
 
 logger = Logger(service="record-task", child=True)
@@ -42,6 +42,22 @@ class Announcer:
         """Publish a result the ledger holds as unpublished under `action`, then mark it published."""
         self.publish(result)
         self._ledger.mark_published(pk, action, still_due=still_due)
+
+    def once(self, digest: str, result: Result, now: int) -> tuple[Result, bool]:
+        """A verdict remembered by the digest of what produced it: published once, then repeated.
+
+        Returns the verdict (the first one, for a repeat) and whether it was a repeat."""
+        pk = "verdict#" + digest
+        entry = Entry(pk, State.VERDICT, None, results={"verdict": result.to_message()}, unpublished="verdict")
+        earlier = self._ledger.insert(entry, now, expires=True)
+        if earlier is None:
+            self.announce(pk, "verdict", result)
+            return result, False
+        stored = earlier.result("verdict") or result
+        if earlier.unpublished == "verdict":  # kept, but its publish failed: this delivery sends it
+            self.announce(pk, "verdict", stored)
+            return stored, False
+        return stored, True
 
     def publish(self, result: Result) -> None:
         """Publish a result that is not kept in the ledger (a last-delivery `failed`)."""

@@ -21,10 +21,12 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.booking import Source
+from record_task.callbacks import CallbackRefused, parse_callback, verify_callback
 from record_task.config import Settings
 from record_task.decision import BookingDecision
 from record_task.errors import ErrorInfo, InvalidBooking, TransientFailure
 from record_task.outcomes import Outcome
+from record_task.recordings import Recordings
 from record_task.signatures import SignatureError, verify_calcom, verify_calendly, verify_direct
 from record_task.sources import parse_booking, parse_json_body
 
@@ -32,14 +34,22 @@ logger = Logger(service="record-task", child=True)
 MAX_BODY_BYTES = 256 * 1024
 RETRY_AFTER_SECONDS = 30
 ROUTES: dict[str, Source] = {"/bookings": "direct", "/webhooks/calcom": "calcom", "/webhooks/calendly": "calendly"}
+CALLBACK_PATH = "/webhooks/tencent"
 _STATUS_CODES = {"created": 201, "deferred": 202, "cancelled": 200, "skipped": 200, "rejected": 400, "failed": 502}
 
 
 class Webhook:
     """`handler.webhook`: one HTTP event in, one JSON response out, never an exception."""
 
-    def __init__(self, decision: BookingDecision, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        decision: BookingDecision,
+        recordings: Recordings,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._decision = decision
+        self._recordings = recordings
         self._settings = settings
         self._clock = clock
         self._http = self._resolver(APIGatewayHttpResolver())
@@ -58,6 +68,7 @@ class Webhook:
     def _resolver(self, app: ApiGatewayResolver) -> ApiGatewayResolver:
         for path, source in ROUTES.items():
             app.route(path, method="POST")(lambda app=app, source=source: self._receive(app, source))
+        app.route(CALLBACK_PATH, method="POST")(lambda app=app: self._callback(app))
 
         @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
         def unexpected(exc: Exception) -> Response[str]:
@@ -71,18 +82,9 @@ class Webhook:
     def _receive(self, app: ApiGatewayResolver, source: Source) -> Response[str]:
         event = app.current_event
         now = int(self._clock())
-        try:
-            raw = (
-                base64.b64decode(event.body or "", validate=True)
-                if event.is_base64_encoded
-                else (event.body or "").encode("utf-8")
-            )
-        except (binascii.Error, ValueError):
-            return _error(400, ErrorInfo("InvalidParameter", "body is flagged base64 but is not valid base64", "body"))
-        if len(raw) > MAX_BODY_BYTES:
-            return _error(
-                413, ErrorInfo("PayloadTooLarge", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", "body")
-            )
+        raw = _raw_body(event.body, event.is_base64_encoded)
+        if isinstance(raw, Response):
+            return raw
         try:
             self._verify(source, raw, lambda name: _header(event.headers, name), now)
         except SignatureError as exc:
@@ -96,12 +98,26 @@ class Webhook:
                 return _respond(self._decision.reject(exc, raw, now, source))
             return _respond(self._decision.handle(booking, now))
         except TransientFailure as exc:
-            logger.warning(
-                "transient failure; the sender should retry", extra={"error": exc.code, "cause": exc.message}
-            )
-            response = _error(503, exc.info)
-            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-            return response
+            return _retry_later(exc)
+
+    def _callback(self, app: ApiGatewayResolver) -> Response[str]:
+        """A Tencent recording callback: 401 unless signed, else 200 (Tencent retries anything else)."""
+        event = app.current_event
+        now = int(self._clock())
+        raw = _raw_body(event.body, event.is_base64_encoded)
+        if isinstance(raw, Response):
+            return raw
+        try:
+            body = verify_callback(raw, self._settings.tencent_callback_key, now)
+        except CallbackRefused as exc:
+            logger.warning("callback refused", extra={"reason": str(exc)})
+            return _error(401, ErrorInfo("Unauthorized", str(exc)))
+        try:
+            result = self._recordings.receive(parse_callback(body), now)
+        except TransientFailure as exc:
+            return _retry_later(exc)
+        answer = {"code": 0, "status": result.status if result else "ignored"}
+        return Response(status_code=200, content_type="application/json", body=json.dumps(answer))
 
     def _verify(self, source: Source, raw: bytes, header: Callable[[str], str | None], now: int) -> None:
         settings = self._settings
@@ -136,6 +152,25 @@ def _respond(outcome: Outcome) -> Response[str]:
     if len(outcome.results) > 1:
         body["related"] = [other.to_message() for other in outcome.results[:-1]]
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+def _raw_body(body: str | None, base64_encoded: bool | None) -> bytes | Response[str]:
+    """The bytes the sender signed (API Gateway's base64 undone), or the 400/413 that refuses them."""
+    try:
+        raw = base64.b64decode(body or "", validate=True) if base64_encoded else (body or "").encode("utf-8")
+    except (binascii.Error, ValueError):
+        return _error(400, ErrorInfo("InvalidParameter", "body is flagged base64 but is not valid base64", "body"))
+    if len(raw) > MAX_BODY_BYTES:
+        info = ErrorInfo("PayloadTooLarge", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", "body")
+        return _error(413, info)
+    return raw
+
+
+def _retry_later(exc: TransientFailure) -> Response[str]:
+    logger.warning("transient failure; the sender should retry", extra={"error": exc.code, "cause": exc.message})
+    response = _error(503, exc.info)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _not_http(message: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from record_task.booking import Booking, StreamFields
-from record_task.ledger import BookingLedger, Entry, State, booking_key
+from record_task.ledger import BookingLedger, Entry, State, booking_key, task_key
 from record_task.plan import RecordTaskRequest
 from record_task.results import Result, TaskRecord
 from tests.conftest import Clock
@@ -87,9 +87,9 @@ def test_finish_stores_the_result_unpublished_and_points_each_task_at_its_bookin
     assert done is not None and done.state == State.ACTIVE and done.result("create") == result
     assert done.unpublished == "create" and [e.pk for e in ledger.due(NOW + 3600)] == [pk]
     for task_id in ("t-1", "t-2"):
-        owner = ledger.booking_for_task(task_id)
-        assert owner is not None and owner.pk == pk
-    assert ledger.booking_for_task("t-unknown") is None
+        owner = ledger.owner(task_key(task_id))
+        assert owner is not None and (owner[0].pk, owner[1]) == (pk, task_id)
+    assert ledger.owner(task_key("t-unknown")) is None
     ledger.mark_published(pk, "create")
     published = ledger.get(pk)
     assert published is not None and published.unpublished is None and list(ledger.due(NOW + 3600)) == []
