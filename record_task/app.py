@@ -16,6 +16,7 @@ from record_task.cancellation import Cancellation
 from record_task.config import Settings
 from record_task.creation import TaskCreation
 from record_task.decision import BookingDecision, iso
+from record_task.errors import TransientFailure
 from record_task.ledger import BookingLedger
 from record_task.live import LiveApi
 from record_task.outcomes import Announcer
@@ -38,13 +39,19 @@ class App:
     sweeper: Sweep
     ledger: BookingLedger
     live: LiveApi
+    announcer: Announcer
 
     def sweep(self, event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         """Activate due deferred bookings; the scheduled event's `time` is the clock."""
         now = sweep_time(event)
         started = time.monotonic()
         budget = context.get_remaining_time_in_millis() / 1000 if context else DEFAULT_SWEEP_SECONDS
-        summary = self.sweeper.run(now, iso(now), time_left=lambda: budget - (time.monotonic() - started))
+        try:
+            summary = self.sweeper.run(now, iso(now), time_left=lambda: budget - (time.monotonic() - started))
+        except TransientFailure as exc:  # the due index could not be read: the next run tries again
+            logger.error("sweep failed", extra={"error": exc.code, "cause": exc.message})
+            self.announcer.count("SweepFailed")
+            return {"time": now, "error": exc.info.to_dict()}
         return {"time": now, **summary}
 
 
@@ -79,4 +86,5 @@ def build_app(
         sweeper=Sweep(settings, ledger, creation, announcer),
         ledger=ledger,
         live=live,
+        announcer=announcer,
     )

@@ -36,10 +36,13 @@ class Sweep:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             outcomes = list(pool.map(lambda e: self._safely(e, now, received_at, time_left), entries))
         counts = Counter(status for status, _ in outcomes)
+        if counts["error"]:
+            self._announcer.count("SweepFailed")
         return {
             "due": len(entries),
             **{name: counts[name] for name in ("created", "rejected", "failed", "republished", "skipped")},
-            "retryLater": counts["retry_later"],
+            "retryLater": counts["retry_later"] + counts["error"],
+            "errors": counts["error"],
             "bookingIds": [booking_id for status, booking_id in outcomes if booking_id],
         }
 
@@ -55,7 +58,7 @@ class Sweep:
             logger.warning("due item stays due", extra={"pk": entry.pk, "error": exc.code, "cause": exc.message})
         except Exception:
             logger.exception("due item failed; it stays due", extra={"pk": entry.pk})
-        return "retry_later", None
+        return "error", None
 
     def _one(self, entry: Entry, now: int, received_at: str) -> tuple[str, str | None]:
         stored = entry.result(entry.unpublished) if entry.unpublished else None
