@@ -2,8 +2,10 @@
 
 Starts a moto server (SQS, SNS, DynamoDB) and the Tencent emulator, creates the stack's resources,
 drives the `events/` samples (fresh copies written to `.demo/events`) through `handler.queue`,
-`handler.webhook` and `handler.sweep` (every delivery twice), then prints the results read back from
-the topic and the emulator's task ledger, checks them, and stops everything it started.
+`handler.webhook` and `handler.sweep` (every delivery twice), lets the emulator send Tencent's recording
+callbacks for the sessions that took place to `POST /webhooks/tencent` (created -> recorded, with the
+file's URL), then prints the results read back from the topic and the emulator's task ledger, checks
+them, and stops everything it started.
 
 With `TENCENTCLOUD_SECRET_ID`/`TENCENTCLOUD_SECRET_KEY` set and `LIVE_ENDPOINT` unset, the Tencent
 part goes to the real API instead of the emulator (AWS stays local); the sweep section, which needs
@@ -23,6 +25,7 @@ from typing import Any
 
 from tools import sample_events
 from tools.lambda_events import FakeContext, scheduled_event
+from tools.local_api import local_api
 from tools.local_aws import CREDENTIALS, LocalStack, moto_server
 
 DEMO_EVENTS = sample_events.EVENTS.parent / ".demo" / "events"  # gitignored
@@ -30,6 +33,8 @@ DAY = 24 * 3600
 CALCOM_FIRST, CALCOM_MOVED = "qX4nT2vRbZ8hWkLm5PcD1s", "mR7pQ3sLw9YcV2nHk6JdF0"  # uids in tests/fixtures/calcom
 CALENDLY_FIRST, CALENDLY_MOVED = "0f6c1a3e-9b2d-4e7f-8a1c-3d5e7f9b1a2c", "3a5c7e9b-1d3f-4a5c-8e7a-9b1d3f5a7c9e"
 WEEKS_3 = 21 * DAY
+CALLBACK_KEY = "tencent-test-key"
+RECORDED = ["recording_started", "recorded", "recording_ended"]
 
 
 class DemoClock:
@@ -72,6 +77,7 @@ def main() -> int:
             "CALCOM_WEBHOOK_SECRET": sample_events.CALCOM_SECRET,
             "CALENDLY_WEBHOOK_SECRET": sample_events.CALENDLY_SECRET,
             "DIRECT_WEBHOOK_SECRET": sample_events.DIRECT_SECRET,
+            "TENCENT_CALLBACK_KEY": CALLBACK_KEY,
             "POWERTOOLS_TRACE_DISABLED": "1",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "POWERTOOLS_METRICS_DISABLED": "1",
@@ -96,6 +102,7 @@ def main() -> int:
         run_samples(handler)
         if emulator is not None:
             run_sweep(handler, clock, emulator)
+            run_recordings(handler, emulator)
         results = stack.results()
         print_results(results)
         tasks = emulator.tasks if emulator else []
@@ -149,13 +156,24 @@ def run_sweep(handler: ModuleType, clock: DemoClock, emulator: Any) -> None:
         show(f"sweep at now+20 days #{run}", handler.sweep(scheduled_event(later), FakeContext(remaining_ms=900_000)))
 
 
+def run_recordings(handler: ModuleType, emulator: Any) -> None:
+    say("the sessions that took place: Tencent's recording callbacks -> POST /webhooks/tencent")
+    with local_api(handler.webhook) as api:
+        emulator.configure_callbacks(f"{api}/webhooks/tencent", CALLBACK_KEY)
+        for sent in emulator.finish_recordings():
+            body = sent.body
+            what = body.get("video_url") or body.get("record_event") or ""
+            print(f"  event {body['event_type']} task {body.get('task_id', '-'):<36} HTTP {sent.status}  {what}")
+
+
 def print_results(results: list[dict[str, Any]]) -> None:
     say(f"results read back from the topic ({len(results)})")
     for r in results:
         error = r.get("error") or {}
         detail = f"field={error.get('field')}: {error.get('message')}" if error else r.get("reason", "")
         tasks = ",".join(t["taskId"] for t in r.get("tasks", []))
-        print(f"  {r['status']:<9} {r['source'] or '-':<8} {r['bookingId'] or '(unreadable)':<22} {tasks or detail}")
+        shown = (r.get("recording") or {}).get("videoUrl") or tasks or detail
+        print(f"  {r['status']:<17} {r['source'] or '-':<8} {r['bookingId'] or '(unreadable)':<38} {shown}")
 
 
 def print_tasks(tasks: list[dict[str, Any]]) -> None:
@@ -174,9 +192,9 @@ def check(results: list[dict[str, Any]], tasks: list[dict[str, Any]], *, swept: 
         CALCOM_FIRST: ["created", "cancelled", "skipped"],  # skipped: the MEETING_ENDED trigger
         CALCOM_MOVED: ["created", "cancelled"],
         CALENDLY_FIRST: ["created", "cancelled"],
-        CALENDLY_MOVED: ["created"],
+        CALENDLY_MOVED: ["created", *RECORDED] if swept else ["created"],
         "demo-direct-1": ["created", "cancelled"],
-        "demo-direct-2": ["created"],
+        "demo-direct-2": ["created", *RECORDED] if swept else ["created"],
         "demo-direct-bad": ["rejected"],
         "(unreadable)": ["rejected"],
         "demo-direct-far": ["deferred", "created"] if swept else ["deferred"],
@@ -185,6 +203,9 @@ def check(results: list[dict[str, Any]], tasks: list[dict[str, Any]], *, swept: 
         if by_booking.get(booking_id) != statuses:
             problems.append(f"{booking_id}: expected results {statuses}, got {by_booking.get(booking_id)}")
     bad = next((r for r in results if r["bookingId"] == "demo-direct-bad"), None)
+    recorded = [r for r in results if r["status"] == "recorded"]
+    if swept and not all((r.get("recording") or {}).get("videoUrl") for r in recorded):
+        problems.append("a recorded result carries no file URL")
     if bad and (bad.get("error") or {}).get("field") != "EndTime":
         problems.append("the invalid booking's rejection does not name EndTime")
     if swept:
