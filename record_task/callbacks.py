@@ -75,7 +75,7 @@ class RecordingFile:
         return (self.task_id, self.file_id)
 
     def recording(self) -> dict[str, Any]:
-        """The result's `recording` object (CONTRACT.md section 7)."""
+        """The result's `recording` object (docs/contract.md, "Recording callbacks")."""
         return {
             "taskId": self.task_id,
             "fileId": self.file_id,
