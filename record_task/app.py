@@ -1,4 +1,8 @@
-"""Wiring: settings and clients built once per Lambda container, shared by the three entry points."""
+"""Wiring: settings and clients built once per Lambda container, shared by the three entry points.
+
+Each transport is built (and its Powertools utility imported) on first use: a webhook container never
+loads the batch processor, a queue container never loads the HTTP resolver (cold starts, BENCHMARKS.md).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics
@@ -20,11 +25,13 @@ from record_task.errors import TransientFailure
 from record_task.ledger import BookingLedger
 from record_task.live import LiveApi
 from record_task.outcomes import Announcer
-from record_task.queue import QueueConsumer
 from record_task.recordings import Recordings
 from record_task.results import ResultPublisher
 from record_task.sweep import Sweep
-from record_task.webhook import Webhook
+
+if TYPE_CHECKING:
+    from record_task.queue import QueueConsumer
+    from record_task.webhook import Webhook
 
 logger = Logger(service="record-task", child=True)
 DEFAULT_SWEEP_SECONDS = 900.0  # Lambda's longest run, for a sweep invoked without a context
@@ -34,12 +41,24 @@ DEFAULT_SWEEP_SECONDS = 900.0  # Lambda's longest run, for a sweep invoked witho
 class App:
     settings: Settings
     decision: BookingDecision
-    queue: QueueConsumer
-    webhook: Webhook
+    recordings: Recordings
     sweeper: Sweep
     ledger: BookingLedger
     live: LiveApi
     announcer: Announcer
+    clock: Callable[[], float] = time.time
+
+    @cached_property
+    def queue(self) -> QueueConsumer:
+        from record_task.queue import QueueConsumer
+
+        return QueueConsumer(self.decision, self.settings, self.clock)
+
+    @cached_property
+    def webhook(self) -> Webhook:
+        from record_task.webhook import Webhook
+
+        return Webhook(self.decision, self.recordings, self.settings, self.clock)
 
     def sweep(self, event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         """Activate due deferred bookings; the scheduled event's `time` is the clock."""
@@ -81,10 +100,10 @@ def build_app(
     return App(
         settings=settings,
         decision=decision,
-        queue=QueueConsumer(decision, settings, clock),
-        webhook=Webhook(decision, Recordings(ledger, announcer), settings, clock),
+        recordings=Recordings(ledger, announcer),
         sweeper=Sweep(settings, ledger, creation, announcer),
         ledger=ledger,
         live=live,
         announcer=announcer,
+        clock=clock,
     )
