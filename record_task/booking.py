@@ -70,6 +70,21 @@ class Booking:
         """The idempotency key: source + booking id + action."""
         return f"{self.source}:{self.booking_id}:{self.action}"
 
+    @classmethod
+    def booked(
+        cls,
+        booking_id: str,
+        source: Source,
+        trigger: str,
+        window: tuple[int, int],
+        stream: StreamFields,
+        event_type: str | None,
+        replaces: str | None = None,
+    ) -> Booking:
+        """A booking system's create: its window, stream values and event type."""
+        start, end = window
+        return cls(booking_id, source, "create", trigger, start, end, stream, event_type, replaces)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -65,23 +65,13 @@ def parse_calcom(payload: object) -> Booking:
     uid = require_text(data.get("uid"), "payload.uid")
     if trigger == CANCELLED:
         return Booking(booking_id=uid, source="calcom", action="cancel", trigger=trigger)
-    start, end = required_window(data, "payload", "startTime", "endTime")
+    window = required_window(data, "payload", "startTime", "endTime")
     replaces = None
     if trigger == RESCHEDULED:
         replaces = require_text(data.get("rescheduleUid"), "payload.rescheduleUid")
         if replaces == uid:  # nothing to cancel: the booking kept its UID
             replaces = None
-    return Booking(
-        booking_id=uid,
-        source="calcom",
-        action="create",
-        trigger=trigger,
-        start_time=start,
-        end_time=end,
-        stream=_stream(data),
-        event_type=_event_type(data),
-        replaces=replaces,
-    )
+    return Booking.booked(uid, "calcom", trigger, window, _stream(data), _event_type(data), replaces)
 
 
 def _event_type(data: dict[str, Any]) -> str | None:

@@ -95,17 +95,8 @@ def parse_calendly(payload: object) -> Booking:
                 skip_reason=f"{remaining} invitee{'s' if remaining != 1 else ''} still active",
             )
         return Booking(booking_id=booking_id, source="calendly", action="cancel", trigger=event)
-    start, end = required_window(scheduled, _EVENT, "start_time", "end_time")
-    return Booking(
-        booking_id=booking_id,
-        source="calendly",
-        action="create",
-        trigger=event,
-        start_time=start,
-        end_time=end,
-        stream=_stream(invitee),
-        event_type=_event_type(scheduled),
-    )
+    window = required_window(scheduled, _EVENT, "start_time", "end_time")
+    return Booking.booked(booking_id, "calendly", event, window, _stream(invitee), _event_type(scheduled))
 
 
 def _id_in(uri: str, path: str) -> str:

@@ -3,7 +3,7 @@ ones) and mark it cancelled; a cancel for a booking not seen yet is kept as a to
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from record_task.booking import Booking
@@ -20,24 +20,24 @@ TOMBSTONE_REASON = "booking not known yet: the cancellation is kept, so a later 
 ATTEMPTS = 3  # each lost race means the item moved: read it again and decide on what is there
 
 
+@dataclass(frozen=True)
 class Cancellation:
-    def __init__(self, live: LiveApi, ledger: BookingLedger, creation: TaskCreation, announcer: Announcer) -> None:
-        self._live = live
-        self._ledger = ledger
-        self._creation = creation
-        self._announcer = announcer
+    live: LiveApi
+    ledger: BookingLedger
+    creation: TaskCreation
+    announcer: Announcer
 
     def cancel(self, booking: Booking, now: int, received_at: str) -> tuple[Result, bool]:
         """The cancel's result, and whether it is a repeat of one already published."""
         pk = booking_key(booking.source, booking.booking_id)
-        entry = self._ledger.get(pk)
+        entry = self.ledger.get(pk)
         for _ in range(ATTEMPTS):
             if entry is None:
                 tombstone = Result.for_booking(booking, "skipped", received_at, reason=TOMBSTONE_REASON)
                 stored = Entry(pk, State.CANCELLED, booking, results={"cancel": tombstone.to_message()})
-                entry = self._ledger.insert(replace(stored, unpublished="cancel"), now)
+                entry = self.ledger.insert(replace(stored, unpublished="cancel"), now)
                 if entry is None:
-                    self._announcer.announce(pk, "cancel", tombstone)
+                    self.announcer.announce(pk, "cancel", tombstone)
                     return tombstone, False
                 continue
             if entry.state == State.CANCELLED:
@@ -47,15 +47,15 @@ class Cancellation:
                     "the booking is being created right now; cancel again shortly", code="InProgress"
                 )
             if entry.state == State.CREATING:  # a lapsed claim: finish it first, so we know what to remove
-                finished = self._creation.resume(entry, now, received_at)
+                finished = self.creation.resume(entry, now, received_at)
                 if finished is not None:
-                    self._announcer.announce(pk, "create", finished)
-                entry = self._ledger.get(pk)
+                    self.announcer.announce(pk, "create", finished)
+                entry = self.ledger.get(pk)
                 continue
             result = self._end(entry, booking, now, received_at)
             if result is not None:
                 return result, False
-            entry = self._ledger.get(pk)
+            entry = self.ledger.get(pk)
         raise TransientFailure("the booking changed under us repeatedly; retry", code="Conflict")
 
     def _end(self, entry: Entry, booking: Booking, now: int, received_at: str) -> Result | None:
@@ -70,9 +70,9 @@ class Cancellation:
         else:
             reason = "nothing was recorded" if entry.state == State.FAILED else "the recording had already finished"
             result = Result.for_booking(booking, "skipped", received_at, reason=reason)
-        if not self._ledger.cancel(entry, result, acted, now):
+        if not self.ledger.cancel(entry, result, acted, now):
             return None
-        self._announcer.announce(entry.pk, "cancel", result)
+        self.announcer.announce(entry.pk, "cancel", result)
         return result
 
     def _repeat(self, entry: Entry, booking: Booking, received_at: str) -> tuple[Result, bool]:
@@ -80,7 +80,7 @@ class Cancellation:
         if earlier is None:
             return Result.for_booking(booking, "skipped", received_at, reason="already cancelled"), True
         if entry.unpublished == "cancel":  # stored, but its publish failed: this delivery sends it
-            self._announcer.announce(entry.pk, "cancel", earlier)
+            self.announcer.announce(entry.pk, "cancel", earlier)
             return earlier, False
         return earlier, True
 
@@ -90,10 +90,10 @@ class Cancellation:
             return task
         try:
             if now < task.start_time:
-                request_id = self._live.delete_record_task(task.task_id, task.region)
+                request_id = self.live.delete_record_task(task.task_id, task.region)
                 operation = "deleted"
             else:
-                request_id = self._live.stop_record_task(task.task_id, task.region)
+                request_id = self.live.stop_record_task(task.task_id, task.region)
                 operation = "stopped"
         except PermanentFailure as exc:
             if not exc.code.startswith("ResourceNotFound"):

@@ -4,6 +4,7 @@ and undoes a split window refused half-way, then ends the claim with its result 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
@@ -21,16 +22,16 @@ if TYPE_CHECKING:
 logger = Logger(service="record-task", child=True)
 
 
+@dataclass(frozen=True)
 class TaskCreation:
     """Runs a claimed booking's `CreateRecordTask` calls; the claim makes it the only creator."""
 
-    def __init__(self, settings: Settings, live: LiveApi, ledger: BookingLedger) -> None:
-        self._settings = settings
-        self._live = live
-        self._ledger = ledger
+    settings: Settings
+    live: LiveApi
+    ledger: BookingLedger
 
     def lease(self, now: int) -> int:
-        return now + self._settings.claim_lease_seconds
+        return now + self.settings.claim_lease_seconds
 
     def create(
         self,
@@ -47,14 +48,14 @@ class TaskCreation:
         tasks: list[TaskRecord] = []
         try:
             for request in requests:
-                made = self._live.find_record_task(request) if recovering else None
+                made = self.live.find_record_task(request) if recovering else None
                 if made is not None:
                     logger.info("adopting a task an interrupted attempt created", extra={"task_id": made.task_id})
                 else:
-                    made = self._live.create_record_task(request)
+                    made = self.live.create_record_task(request)
                 tasks.append(task_record(request, made.task_id, made.request_id))
         except TransientFailure:
-            self._ledger.release(entry.pk, lease_until)  # the retry adopts what was made
+            self.ledger.release(entry.pk, lease_until)  # the retry adopts what was made
             raise
         except PermanentFailure as exc:
             self._undo(tasks)
@@ -73,7 +74,7 @@ class TaskCreation:
         rejection: InvalidBooking | None = None
         if entry.state == State.DEFERRED:
             try:
-                plan = plan_recording(entry.booking, self._settings, now)
+                plan = plan_recording(entry.booking, self.settings, now)
             except InvalidBooking as exc:  # e.g. the sweep ran after the window closed
                 rejection = exc
             else:
@@ -81,7 +82,7 @@ class TaskCreation:
                     return None
                 requests = plan.requests
         lease_until = self.lease(now)
-        if not self._ledger.take(entry, lease_until, now, requests):
+        if not self.ledger.take(entry, lease_until, now, requests):
             return None
         if rejection is not None:
             result = Result.for_booking(entry.booking, "rejected", received_at, error=rejection.info)
@@ -91,7 +92,7 @@ class TaskCreation:
     def _finish(
         self, entry: Entry, lease_until: int, state: State, result: Result, tasks: tuple[TaskRecord, ...], now: int
     ) -> Result:
-        if not self._ledger.finish(entry.pk, lease_until, state, result, tasks, now):
+        if not self.ledger.finish(entry.pk, lease_until, state, result, tasks, now):
             # Our lease lapsed and another attempt took the booking over: it adopts these tasks.
             raise TransientFailure("the booking was taken over by another attempt; retry", code="InProgress")
         return result
@@ -100,22 +101,14 @@ class TaskCreation:
         """A split window failed half-way: remove the pieces made, so no partial recording is left."""
         for task in tasks:
             try:
-                self._live.delete_record_task(task.task_id, task.region)
+                self.live.delete_record_task(task.task_id, task.region)
             except RecordTaskError as exc:
                 logger.warning("could not remove a partial task", extra={"task_id": task.task_id, "error": exc.code})
 
 
 def task_record(request: RecordTaskRequest, task_id: str, request_id: str) -> TaskRecord:
-    return TaskRecord(
-        task_id=task_id,
-        request_id=request_id,
-        start_time=request.start_time,
-        end_time=request.end_time,
-        stream_name=request.stream_name,
-        domain_name=request.domain_name,
-        app_name=request.app_name,
-        region=request.region,
-    )
+    r = request
+    return TaskRecord(task_id, request_id, r.start_time, r.end_time, r.stream_name, r.domain_name, r.app_name, r.region)
 
 
 def what_is_recorded(booking: Booking) -> tuple[object, ...]:

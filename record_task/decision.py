@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from record_task.booking import Booking
@@ -29,22 +30,15 @@ def iso(now: float) -> str:
     return datetime.fromtimestamp(int(now), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
 class BookingDecision:
     """The one place that decides what a booking becomes; transports only parse and respond."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        ledger: BookingLedger,
-        creation: TaskCreation,
-        cancellation: Cancellation,
-        announcer: Announcer,
-    ) -> None:
-        self._settings = settings
-        self._ledger = ledger
-        self._creation = creation
-        self._cancellation = cancellation
-        self._announcer = announcer
+    settings: Settings
+    ledger: BookingLedger
+    creation: TaskCreation
+    cancellation: Cancellation
+    announcer: Announcer
 
     def handle(self, booking: Booking, now: int) -> Outcome:
         """One booking action (a reschedule is two: cancel the old booking, then create the new)."""
@@ -55,7 +49,7 @@ class BookingDecision:
         decided = [self._step(step, now, received_at) for step in steps]
         duplicate = all(repeat for _, repeat in decided)
         if duplicate:
-            self._announcer.count("duplicate")
+            self.announcer.count("duplicate")
         return Outcome(results=tuple(result for result, _ in decided), duplicate=duplicate)
 
     def reject(self, error: InvalidBooking, raw: bytes | str, now: int, source: str | None) -> Outcome:
@@ -76,7 +70,7 @@ class BookingDecision:
             result = Result.for_booking(booking, "failed", iso(now), error=error.info)
         else:
             result = Result("failed", None, None, source, error=error.info, received_at=iso(now))
-        self._announcer.publish(result)
+        self.announcer.publish(result)
         return result
 
     # -- one step ------------------------------------------------------------------------------------
@@ -92,19 +86,19 @@ class BookingDecision:
             )
         try:
             if booking.action == "cancel":
-                return self._cancellation.cancel(booking, now, received_at)
+                return self.cancellation.cancel(booking, now, received_at)
             return self._create(booking, now, received_at)
         except PermanentFailure as exc:  # a cancellation the API refuses: not final, so not remembered
             failed = Result.for_booking(booking, "failed", received_at, error=exc.info)
-            self._announcer.publish(failed)
+            self.announcer.publish(failed)
             return failed, False
 
     def _create(self, booking: Booking, now: int, received_at: str) -> tuple[Result, bool]:
         pk = booking_key(booking.source, booking.booking_id)
         try:
-            plan = plan_recording(booking, self._settings, now)
+            plan = plan_recording(booking, self.settings, now)
         except InvalidBooking as exc:
-            known = self._ledger.get(pk)  # a repeat of a booking decided earlier, whose window has passed?
+            known = self.ledger.get(pk)  # a repeat of a booking decided earlier, whose window has passed?
             if known is not None:
                 return self._repeat(known, booking, now, received_at)
             rejected = Result.for_booking(booking, "rejected", received_at, error=exc.info)
@@ -112,18 +106,18 @@ class BookingDecision:
         if plan.deferred:
             result = Result.for_booking(booking, "deferred", received_at, window=(plan.start_time, plan.end_time))
             entry = Entry(pk, State.DEFERRED, booking, results={"create": result.to_message()}, unpublished="create")
-            earlier = self._ledger.insert(entry, now, due_at=plan.due_at)
+            earlier = self.ledger.insert(entry, now, due_at=plan.due_at)
             if earlier is not None:
                 return self._repeat(earlier, booking, now, received_at)
-            self._announcer.announce(pk, "create", result, still_due=True)
+            self.announcer.announce(pk, "create", result, still_due=True)
             return result, False
-        lease_until = self._creation.lease(now)
+        lease_until = self.creation.lease(now)
         claim = Entry(pk, State.CREATING, booking, plan.requests, lease_until=lease_until)
-        earlier = self._ledger.insert(claim, now)
+        earlier = self.ledger.insert(claim, now)
         if earlier is not None:
             return self._repeat(earlier, booking, now, received_at)
-        result = self._creation.create(claim, plan.requests, lease_until, now, received_at, recovering=False)
-        self._announcer.announce(pk, "create", result)
+        result = self.creation.create(claim, plan.requests, lease_until, now, received_at, recovering=False)
+        self.announcer.announce(pk, "create", result)
         return result, False
 
     def _repeat(self, entry: Entry, booking: Booking, now: int, received_at: str) -> tuple[Result, bool]:
@@ -145,20 +139,20 @@ class BookingDecision:
         if entry.state == State.CREATING:
             if entry.lease_alive(now):
                 raise TransientFailure("the booking is being created by another invocation", code="InProgress")
-            resumed = self._creation.resume(entry, now, received_at)
+            resumed = self.creation.resume(entry, now, received_at)
             if resumed is None:
                 raise TransientFailure("the booking is being created by another invocation", code="InProgress")
-            self._announcer.announce(entry.pk, "create", resumed)
+            self.announcer.announce(entry.pk, "create", resumed)
             return resumed, False
         earlier = entry.result("create")
         assert earlier is not None  # deferred, active and failed items all hold their create result
         if entry.unpublished == "create":  # decided, but its publish failed: this delivery sends it
-            self._announcer.announce(entry.pk, "create", earlier, still_due=entry.state == State.DEFERRED)
+            self.announcer.announce(entry.pk, "create", earlier, still_due=entry.state == State.DEFERRED)
             return earlier, False
         return earlier, True
 
     def _verdict(self, content: bytes, result: Result, now: int) -> tuple[Result, bool]:
-        return self._announcer.once(hashlib.sha256(content).hexdigest(), result, now)
+        return self.announcer.once(hashlib.sha256(content).hexdigest(), result, now)
 
 
 def _digest(booking: Booking, kind: str) -> bytes:

@@ -30,18 +30,18 @@ class Outcome:
         return self.results[-1]
 
 
+@dataclass(frozen=True)
 class Announcer:
     """Publishes results to SNS and tells the ledger they went out; counts them as metrics."""
 
-    def __init__(self, ledger: BookingLedger, publisher: ResultPublisher, metrics: Metrics | None = None) -> None:
-        self._ledger = ledger
-        self._publisher = publisher
-        self._metrics = metrics
+    ledger: BookingLedger
+    publisher: ResultPublisher
+    metrics: Metrics | None = None
 
     def announce(self, pk: str, action: str, result: Result, *, still_due: bool = False) -> None:
         """Publish a result the ledger holds as unpublished under `action`, then mark it published."""
         self.publish(result)
-        self._ledger.mark_published(pk, action, still_due=still_due)
+        self.ledger.mark_published(pk, action, still_due=still_due)
 
     def once(self, digest: str, result: Result, now: int) -> tuple[Result, bool]:
         """A verdict remembered by the digest of what produced it: published once, then repeated.
@@ -49,7 +49,7 @@ class Announcer:
         Returns the verdict (the first one, for a repeat) and whether it was a repeat."""
         pk = "verdict#" + digest
         entry = Entry(pk, State.VERDICT, None, results={"verdict": result.to_message()}, unpublished="verdict")
-        earlier = self._ledger.insert(entry, now, expires=True)
+        earlier = self.ledger.insert(entry, now, expires=True)
         if earlier is None:
             self.announce(pk, "verdict", result)
             return result, False
@@ -61,10 +61,10 @@ class Announcer:
 
     def publish(self, result: Result) -> None:
         """Publish a result that is not kept in the ledger (a last-delivery `failed`)."""
-        self._publisher.publish(result)
+        self.publisher.publish(result)
         self.count(result.status)
         logger.info("result published", extra={"status": result.status, "booking_id": result.booking_id})
 
     def count(self, name: str) -> None:
-        if self._metrics is not None:
-            self._metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+        if self.metrics is not None:
+            self.metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)

@@ -9,7 +9,7 @@ callback is kept once in the booking's item, so a redelivered one publishes noth
 from __future__ import annotations
 
 import hashlib
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from record_task.callbacks import MalformedCallback, OtherEvent, RecordingFile, RecordingStatus
@@ -23,10 +23,10 @@ ACTION = "record"
 Callback = RecordingFile | RecordingStatus | OtherEvent | MalformedCallback
 
 
+@dataclass(frozen=True)
 class Recordings:
-    def __init__(self, ledger: BookingLedger, announcer: Announcer) -> None:
-        self._ledger = ledger
-        self._announcer = announcer
+    ledger: BookingLedger
+    announcer: Announcer
 
     def receive(self, callback: Callback, now: int) -> Result | None:
         """The result this callback publishes (or published when it came before); None: nothing to say."""
@@ -42,7 +42,7 @@ class Recordings:
             return self._unowned(callback, now)
         entry, task_id = found
         if callback.session_id and callback.task_id:  # lets a later 341, which names no task, find it
-            self._ledger.link(session_key(callback.session_id), entry.pk, task_id, now)
+            self.ledger.link(session_key(callback.session_id), entry.pk, task_id, now)
         said = Result(
             "recorded", booking.booking_id, ACTION, SOURCE, booking.trigger,
             tuple(t for t in entry.tasks if t.task_id == task_id), received_at=iso(now),
@@ -53,20 +53,20 @@ class Recordings:
         else:
             result = replace(said, status=callback.status.value, record_event=callback.fields)
             key, status = f"status|{task_id}|{callback.dedup}", callback.status.value
-        earlier = self._ledger.add_recording(entry.pk, key, result, status)
+        earlier = self.ledger.add_recording(entry.pk, key, result, status)
         if earlier is not None:
             stored = Result.from_message(earlier["result"])
             if earlier.get("published"):
                 return stored
             result = stored  # kept, but its publish failed: this delivery sends it
-        self._announcer.publish(result)
-        self._ledger.mark_recording_published(entry.pk, key)
+        self.announcer.publish(result)
+        self.ledger.mark_recording_published(entry.pk, key)
         return result
 
     def _owner(self, callback: RecordingFile | RecordingStatus) -> tuple[Entry, str] | None:
         if callback.task_id:
-            return self._ledger.owner(task_key(callback.task_id))
-        return self._ledger.owner(session_key(callback.session_id)) if callback.session_id else None
+            return self.ledger.owner(task_key(callback.task_id))
+        return self.ledger.owner(session_key(callback.session_id)) if callback.session_id else None
 
     def _unowned(self, callback: RecordingFile | RecordingStatus, now: int) -> Result:
         """A task no booking owns (a template's recording, or another system's): said once, `skipped`."""
@@ -84,5 +84,5 @@ class Recordings:
 
     def _once_unowned(self, dedup: str, result: Result, now: int) -> Result:
         content = ("callback|" + dedup).encode()
-        verdict, _ = self._announcer.once(hashlib.sha256(content).hexdigest(), result, now)
+        verdict, _ = self.announcer.once(hashlib.sha256(content).hexdigest(), result, now)
         return verdict

@@ -43,33 +43,28 @@ class TaskRecord:
     operation: str | None = None  # cancellations: "deleted" or "stopped"
 
     def to_message(self) -> dict[str, Any]:
-        message: dict[str, Any] = {
-            "taskId": self.task_id,
-            "requestId": self.request_id,
-            "startTime": self.start_time,
-            "endTime": self.end_time,
-            "streamName": self.stream_name,
-            "domainName": self.domain_name,
-            "appName": self.app_name,
-            "region": self.region,
-        }
+        message: dict[str, Any] = {key: getattr(self, name) for name, key in _TASK_KEYS}
         if self.operation:
             message["operation"] = self.operation
         return message
 
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> TaskRecord:
-        return cls(
-            task_id=str(data["taskId"]),
-            request_id=str(data["requestId"]),
-            start_time=int(data["startTime"]),
-            end_time=int(data["endTime"]),
-            stream_name=str(data["streamName"]),
-            domain_name=str(data["domainName"]),
-            app_name=str(data["appName"]),
-            region=str(data["region"]),
-            operation=data.get("operation"),
-        )
+        values: dict[str, Any] = {n: int(data[k]) if n.endswith("_time") else str(data[k]) for n, k in _TASK_KEYS}
+        return cls(**values, operation=data.get("operation"))
+
+
+# TaskRecord attribute -> its key in a result message.
+_TASK_KEYS = (
+    ("task_id", "taskId"),
+    ("request_id", "requestId"),
+    ("start_time", "startTime"),
+    ("end_time", "endTime"),
+    ("stream_name", "streamName"),
+    ("domain_name", "domainName"),
+    ("app_name", "appName"),
+    ("region", "region"),
+)
 
 
 @dataclass(frozen=True)

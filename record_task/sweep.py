@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
@@ -23,21 +24,21 @@ MIN_SECONDS_LEFT = 5  # an item is not started with less time than this left in 
 WORKERS = 16
 
 
+@dataclass(frozen=True)
 class Sweep:
-    def __init__(self, settings: Settings, ledger: BookingLedger, creation: TaskCreation, announcer: Announcer) -> None:
-        self._settings = settings
-        self._ledger = ledger
-        self._creation = creation
-        self._announcer = announcer
+    settings: Settings
+    ledger: BookingLedger
+    creation: TaskCreation
+    announcer: Announcer
 
     def run(self, now: int, received_at: str, time_left: Callable[[], float]) -> dict[str, Any]:
         """Every due item once; what fails transiently or is not reached in time stays due."""
-        entries = list(islice(self._ledger.due(now), self._settings.sweep_batch_limit))
+        entries = list(islice(self.ledger.due(now), self.settings.sweep_batch_limit))
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             outcomes = list(pool.map(lambda e: self._safely(e, now, received_at, time_left), entries))
         counts = Counter(status for status, _ in outcomes)
         if counts["error"]:
-            self._announcer.count("SweepFailed")
+            self.announcer.count("SweepFailed")
         return {
             "due": len(entries),
             **{name: counts[name] for name in ("created", "rejected", "failed", "republished", "skipped")},
@@ -63,13 +64,13 @@ class Sweep:
     def _one(self, entry: Entry, now: int, received_at: str) -> tuple[str, str | None]:
         stored = entry.result(entry.unpublished) if entry.unpublished else None
         if entry.unpublished and stored is not None:  # decided, but the publish was lost
-            self._announcer.announce(entry.pk, entry.unpublished, stored, still_due=entry.state == State.DEFERRED)
+            self.announcer.announce(entry.pk, entry.unpublished, stored, still_due=entry.state == State.DEFERRED)
         if entry.state not in (State.DEFERRED, State.CREATING):
             return ("republished" if stored else "skipped"), None
         if entry.lease_alive(now):
             return "retry_later", None  # another invocation is creating it now
-        result: Result | None = self._creation.resume(entry, now, received_at)
+        result: Result | None = self.creation.resume(entry, now, received_at)
         if result is None:
             return "skipped", None  # another sweep or a cancellation got there first
-        self._announcer.announce(entry.pk, "create", result)
+        self.announcer.announce(entry.pk, "create", result)
         return result.status, result.booking_id

@@ -12,6 +12,7 @@ import binascii
 import json
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -35,6 +36,7 @@ MAX_BODY_BYTES = 256 * 1024
 RETRY_AFTER_SECONDS = 30
 ROUTES: dict[str, Source] = {"/bookings": "direct", "/webhooks/calcom": "calcom", "/webhooks/calendly": "calendly"}
 CALLBACK_PATH = "/webhooks/tencent"
+Headers = Callable[[str], str | None]  # a header by lower-case name
 _STATUS_CODES = {"created": 201, "deferred": 202, "cancelled": 200, "skipped": 200, "rejected": 400, "failed": 502}
 
 
@@ -67,8 +69,10 @@ class Webhook:
 
     def _resolver(self, app: ApiGatewayResolver) -> ApiGatewayResolver:
         for path, source in ROUTES.items():
-            app.route(path, method="POST")(lambda app=app, source=source: self._receive(app, source))
-        app.route(CALLBACK_PATH, method="POST")(lambda app=app: self._callback(app))
+            app.route(path, method="POST")(
+                lambda app=app, source=source: self._read(app, partial(self._booking, source))
+            )
+        app.route(CALLBACK_PATH, method="POST")(lambda app=app: self._read(app, self._callback))
 
         @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
         def unexpected(exc: Exception) -> Response[str]:
@@ -79,47 +83,45 @@ class Webhook:
 
         return app
 
-    def _receive(self, app: ApiGatewayResolver, source: Source) -> Response[str]:
+    def _read(self, app: ApiGatewayResolver, handle: Callable[[bytes, Headers, int], Response[str]]) -> Response[str]:
+        """The raw body a route's handler gets (size and base64 checked); a transient failure is a 503."""
         event = app.current_event
-        now = int(self._clock())
         raw = _raw_body(event.body, event.is_base64_encoded)
         if isinstance(raw, Response):
             return raw
         try:
-            self._verify(source, raw, lambda name: _header(event.headers, name), now)
+            return handle(raw, lambda name: _header(event.headers, name), int(self._clock()))
+        except TransientFailure as exc:
+            logger.warning("transient failure; sender should retry", extra={"error": exc.code, "cause": exc.message})
+            response = _error(503, exc.info)
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+            return response
+
+    def _booking(self, source: Source, raw: bytes, header: Headers, now: int) -> Response[str]:
+        try:
+            self._verify(source, raw, header, now)
         except SignatureError as exc:
             logger.warning("signature refused", extra={"source": source, "reason": str(exc)})
             return _error(401, ErrorInfo("Unauthorized", str(exc)))
         try:
-            try:
-                booking = parse_booking(parse_json_body(raw), source)
-                logger.append_keys(booking_id=booking.booking_id, source=source)
-            except InvalidBooking as exc:
-                return _respond(self._decision.reject(exc, raw, now, source))
-            return _respond(self._decision.handle(booking, now))
-        except TransientFailure as exc:
-            return _retry_later(exc)
+            booking = parse_booking(parse_json_body(raw), source)
+        except InvalidBooking as exc:
+            return _respond(self._decision.reject(exc, raw, now, source))
+        logger.append_keys(booking_id=booking.booking_id, source=source)
+        return _respond(self._decision.handle(booking, now))
 
-    def _callback(self, app: ApiGatewayResolver) -> Response[str]:
+    def _callback(self, raw: bytes, header: Headers, now: int) -> Response[str]:
         """A Tencent recording callback: 401 unless signed, else 200 (Tencent retries anything else)."""
-        event = app.current_event
-        now = int(self._clock())
-        raw = _raw_body(event.body, event.is_base64_encoded)
-        if isinstance(raw, Response):
-            return raw
         try:
             body = verify_callback(raw, self._settings.tencent_callback_key, now)
         except CallbackRefused as exc:
             logger.warning("callback refused", extra={"reason": str(exc)})
             return _error(401, ErrorInfo("Unauthorized", str(exc)))
-        try:
-            result = self._recordings.receive(parse_callback(body), now)
-        except TransientFailure as exc:
-            return _retry_later(exc)
+        result = self._recordings.receive(parse_callback(body), now)
         answer = {"code": 0, "status": result.status if result else "ignored"}
         return Response(status_code=200, content_type="application/json", body=json.dumps(answer))
 
-    def _verify(self, source: Source, raw: bytes, header: Callable[[str], str | None], now: int) -> None:
+    def _verify(self, source: Source, raw: bytes, header: Headers, now: int) -> None:
         settings = self._settings
         if source == "calcom":
             verify_calcom(raw, header("x-cal-signature-256"), settings.calcom_webhook_secret)
@@ -164,13 +166,6 @@ def _raw_body(body: str | None, base64_encoded: bool | None) -> bytes | Response
         info = ErrorInfo("PayloadTooLarge", f"body is {len(raw)} bytes; the limit is {MAX_BODY_BYTES}", "body")
         return _error(413, info)
     return raw
-
-
-def _retry_later(exc: TransientFailure) -> Response[str]:
-    logger.warning("transient failure; the sender should retry", extra={"error": exc.code, "cause": exc.message})
-    response = _error(503, exc.info)
-    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    return response
 
 
 def _not_http(message: str) -> dict[str, Any]:
