@@ -76,17 +76,8 @@ class RecordingFile:
 
     def recording(self) -> dict[str, Any]:
         """The result's `recording` object (docs/contract.md, "Recording callbacks")."""
-        return {
-            "taskId": self.task_id,
-            "fileId": self.file_id,
-            "fileFormat": self.file_format,
-            "videoUrl": self.video_url,
-            "startTime": self.start_time,
-            "endTime": self.end_time,
-            "duration": self.duration,
-            "fileSize": self.file_size,
-            "streamName": self.stream_name,
-        }
+        names = ("task_id", "file_id", "file_format", "video_url", "start_time", "end_time", "duration", "file_size")
+        return {_camel(name): getattr(self, name) for name in (*names, "stream_name")}
 
 
 @dataclass(frozen=True)
@@ -222,6 +213,11 @@ class _Fields:
             self.fail(name, "must be a non-negative integer")
             return 0
         return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
 def _error(name: str, rule: str) -> ErrorInfo:

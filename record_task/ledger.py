@@ -39,12 +39,55 @@ POINTER_TTL_SECONDS = 30 * 86400  # how long a verdict, a task or a session poin
 _DUE = "dueShard = :shard, dueAt = :due"  # in the due index: the sweep publishes it if nobody else does
 
 
-class BookingLedger:
-    """Reads and conditionally writes ledger items; knows DynamoDB, nothing about the API."""
+class _Table:
+    """Conditional writes on one DynamoDB table: a lost condition is a False, any other error transient."""
 
     def __init__(self, table: str, dynamodb: DynamoDBClient) -> None:
         self._table = table
         self._db = dynamodb
+
+    def _request(
+        self, pk: str, update: str, values: dict[str, Any], condition: str | None, names: dict[str, str] | None
+    ) -> dict[str, Any]:
+        condition = "attribute_exists(pk)" + (f" AND ({condition})" if condition else "")
+        names = {**({"#state": "state"} if "#state" in update + condition else {}), **(names or {})}
+        request: dict[str, Any] = {"TableName": self._table, "Key": key(pk), "UpdateExpression": update}
+        request["ConditionExpression"] = condition
+        used = {k: v for k, v in values.items() if k in update + condition}
+        if used:
+            request["ExpressionAttributeValues"] = serialize(used)
+        if names:
+            request["ExpressionAttributeNames"] = names
+        return request
+
+    def _update(
+        self, pk: str, update: str, values: dict[str, Any], condition: str | None, names: dict[str, str] | None = None
+    ) -> bool:
+        return self._conditional("update_item", **self._request(pk, update, values, condition, names))
+
+    def _conditional(self, operation: str, **kwargs: Any) -> bool:
+        """A conditional write: True when it was made, False when its condition did not hold."""
+        try:
+            self._call(operation, **kwargs)
+        except (self._db.exceptions.ConditionalCheckFailedException, self._db.exceptions.TransactionCanceledException):
+            return False
+        return True
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        if operation != "transact_write_items":
+            kwargs.setdefault("TableName", self._table)
+        try:
+            return cast(dict[str, Any], getattr(self._db, operation)(**kwargs))
+        except (self._db.exceptions.ConditionalCheckFailedException, self._db.exceptions.TransactionCanceledException):
+            raise  # the caller's own condition: `_conditional` and `insert` read it
+        except Exception as exc:  # throttling, network: worth a retry; the cause is logged, never a secret
+            raise TransientFailure(
+                f"booking ledger {operation} failed: {type(exc).__name__}: {exc}", code="LedgerUnavailable"
+            ) from exc
+
+
+class BookingLedger(_Table):
+    """Reads and conditionally writes ledger items; knows DynamoDB, nothing about the API."""
 
     def get(self, pk: str) -> Entry | None:
         item = self._call("get_item", Key=key(pk), ConsistentRead=True).get("Item")
@@ -160,47 +203,6 @@ class BookingLedger:
 
     def mark_recording_published(self, pk: str, name: str) -> None:
         self._update(pk, "SET recordings.#name.published = :yes", {":yes": True}, None, {"#name": name})
-
-    # -- DynamoDB plumbing -----------------------------------------------------------------------------
-
-    def _request(
-        self, pk: str, update: str, values: dict[str, Any], condition: str | None, names: dict[str, str] | None
-    ) -> dict[str, Any]:
-        condition = "attribute_exists(pk)" + (f" AND ({condition})" if condition else "")
-        names = {**({"#state": "state"} if "#state" in update + condition else {}), **(names or {})}
-        request: dict[str, Any] = {"TableName": self._table, "Key": key(pk), "UpdateExpression": update}
-        request["ConditionExpression"] = condition
-        used = {k: v for k, v in values.items() if k in update + condition}
-        if used:
-            request["ExpressionAttributeValues"] = serialize(used)
-        if names:
-            request["ExpressionAttributeNames"] = names
-        return request
-
-    def _update(
-        self, pk: str, update: str, values: dict[str, Any], condition: str | None, names: dict[str, str] | None = None
-    ) -> bool:
-        return self._conditional("update_item", **self._request(pk, update, values, condition, names))
-
-    def _conditional(self, operation: str, **kwargs: Any) -> bool:
-        """A conditional write: True when it was made, False when its condition did not hold."""
-        try:
-            self._call(operation, **kwargs)
-        except (self._db.exceptions.ConditionalCheckFailedException, self._db.exceptions.TransactionCanceledException):
-            return False
-        return True
-
-    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        if operation != "transact_write_items":
-            kwargs.setdefault("TableName", self._table)
-        try:
-            return cast(dict[str, Any], getattr(self._db, operation)(**kwargs))
-        except (self._db.exceptions.ConditionalCheckFailedException, self._db.exceptions.TransactionCanceledException):
-            raise  # the caller's own condition: `_conditional` and `insert` read it
-        except Exception as exc:  # throttling, network: worth a retry; the cause is logged, never a secret
-            raise TransientFailure(
-                f"booking ledger {operation} failed: {type(exc).__name__}: {exc}", code="LedgerUnavailable"
-            ) from exc
 
 
 def _pointer(pointer: str, booking_pk: str, task_id: str, now: int) -> dict[str, Any]:

@@ -49,7 +49,7 @@ class Recordings:
         )  # fmt: skip
         if isinstance(callback, RecordingFile):
             result = replace(said, recording=callback.recording())
-            key, status = f"file|{callback.task_id}|{callback.file_id}", None
+            key, status = "file|" + "|".join(callback.dedup_key), None
         else:
             result = replace(said, status=callback.status.value, record_event=callback.fields)
             key, status = f"status|{task_id}|{callback.dedup}", callback.status.value
