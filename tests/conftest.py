@@ -85,3 +85,9 @@ def app_factory(stack: LocalStack, emulator: Any, clock: Clock) -> Callable[...,
         return build_app(env, clock=clock)
 
     return make
+
+
+@pytest.fixture
+def app(app_factory: Callable[..., Any]) -> Any:
+    """The wired function with the default test settings."""
+    return app_factory()

@@ -44,13 +44,13 @@ def direct_bookings(now: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def _fixture(name: str) -> dict[str, Any]:
+def fixture(name: str) -> dict[str, Any]:
     return json.loads((FIXTURES / name).read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def calcom(name: str, start: int) -> dict[str, Any]:
     """A published-shape Cal.com body moved to a window starting at `start`."""
-    body = _fixture(f"calcom/{name}.json")
+    body = fixture(f"calcom/{name}.json")
     body["payload"]["startTime"] = _iso(start, "Z")
     body["payload"]["endTime"] = _iso(start + HOUR, "Z")
     return body
@@ -58,7 +58,7 @@ def calcom(name: str, start: int) -> dict[str, Any]:
 
 def calendly(name: str, start: int) -> dict[str, Any]:
     """A published-shape Calendly body moved to a window starting at `start`."""
-    body = _fixture(f"calendly/{name}.json")
+    body = fixture(f"calendly/{name}.json")
     body["payload"]["scheduled_event"]["start_time"] = _iso(start, ".000000Z")
     body["payload"]["scheduled_event"]["end_time"] = _iso(start + HOUR, ".000000Z")
     return body
@@ -107,7 +107,7 @@ def build(now: int) -> dict[str, dict[str, Any]]:
         "http-calcom-created.json": signed_calcom(calcom("booking_created", soon)),
         "http-calcom-rescheduled.json": signed_calcom(calcom("booking_rescheduled", soon + 3 * HOUR)),
         "http-calcom-cancelled.json": signed_calcom(calcom("booking_cancelled", soon + 3 * HOUR)),
-        "http-calcom-meeting-ended.json": signed_calcom(_fixture("calcom/meeting_ended.json")),
+        "http-calcom-meeting-ended.json": signed_calcom(fixture("calcom/meeting_ended.json")),
         "http-calendly-created.json": signed_calendly(calendly("invitee_created", soon), now),
         "http-calendly-rescheduled-created.json": signed_calendly(
             calendly("rescheduled_invitee_created", soon + 3 * HOUR), now

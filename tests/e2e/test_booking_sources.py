@@ -71,7 +71,7 @@ def test_calcom_created_rescheduled_cancelled(handler: ModuleType, stack: LocalS
 
 def test_calcom_base64_body_and_other_triggers(handler: ModuleType, emulator: Any) -> None:
     assert status(calcom(handler, sample_events.calcom("booking_created", soon()), base64_body=True))[0] == 201
-    ended = calcom(handler, sample_events._fixture("calcom/meeting_ended.json"))
+    ended = calcom(handler, sample_events.fixture("calcom/meeting_ended.json"))
     assert status(ended) == (200, "skipped")
     assert len(emulator.tasks) == 1
 
@@ -126,7 +126,7 @@ def test_calendly_stale_signature_is_a_replay(handler: ModuleType, emulator: Any
 
 
 def test_calendly_payload_without_scheduled_event_is_rejected(handler: ModuleType, stack: LocalStack) -> None:
-    body = sample_events._fixture("calendly/invitee_canceled_old_subscription.json")
+    body = sample_events.fixture("calendly/invitee_canceled_old_subscription.json")
     response = calendly(handler, body)
     assert response["statusCode"] == 400
     assert json.loads(response["body"])["error"]["field"] == "payload.scheduled_event"

@@ -52,9 +52,8 @@ def claimed_elsewhere(app: Any, b: Booking, request: RecordTaskRequest, lease_un
 
 
 def test_create_publishes_one_result_and_records_the_task(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     outcome = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     result = outcome.primary
@@ -69,9 +68,8 @@ def test_create_publishes_one_result_and_records_the_task(
 
 
 def test_duplicate_yields_the_first_outcome_without_a_second_task_or_result(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     first = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     again = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now + 5)
@@ -99,9 +97,8 @@ def remove_topic(stack: LocalStack) -> Callable[[], None]:
 
 
 def test_publish_failure_then_retry_publishes_without_creating_again(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     restore_topic = remove_topic(stack)
     with pytest.raises(TransientFailure, match="publishing"):
@@ -114,10 +111,7 @@ def test_publish_failure_then_retry_publishes_without_creating_again(
     assert [r["status"] for r in stack.results()] == ["created"]
 
 
-def test_invalid_booking_is_rejected_and_published(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory()
+def test_invalid_booking_is_rejected_and_published(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     result = app.decision.handle(booking("b-1", now + HOUR, now + HOUR), now).primary
     assert result.status == "rejected" and result.error is not None and result.error.field == "EndTime"
@@ -140,10 +134,9 @@ def test_transient_failure_releases_the_claim_and_the_retry_creates_once(
 
 
 def test_interrupted_attempt_is_adopted_not_created_twice(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     """A task made by an attempt that died before recording it is found through DescribeRecordTask."""
-    app = app_factory()
     now = int(clock.now)
     b = booking("b-1", now + HOUR, now + 2 * HOUR)
     request = RecordTaskRequest("room-b-1", "5000.live.push.com", "live", now + HOUR, now + 2 * HOUR)
@@ -154,10 +147,7 @@ def test_interrupted_attempt_is_adopted_not_created_twice(
     assert creates(emulator) == 1
 
 
-def test_permanent_refusal_is_failed_and_not_retried(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory()
+def test_permanent_refusal_is_failed_and_not_retried(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus")
     result = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
@@ -172,9 +162,8 @@ def test_permanent_refusal_is_failed_and_not_retried(
     ids=["before", "during", "after"],
 )
 def test_cancel_before_during_after_the_window(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock, offset: int, status: str, operation: str | None
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock, offset: int, status: str, operation: str | None
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     later = now + HOUR + offset
@@ -188,10 +177,7 @@ def test_cancel_before_during_after_the_window(
     assert [r["status"] for r in stack.results()] == ["created", status]
 
 
-def test_cancel_before_create_keeps_a_tombstone(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory()
+def test_cancel_before_create_keeps_a_tombstone(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     cancel = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now).primary
     assert cancel.status == "skipped" and "later create" in (cancel.reason or "")
@@ -201,9 +187,8 @@ def test_cancel_before_create_keeps_a_tombstone(
 
 
 def test_reschedule_cancels_the_old_booking_and_creates_the_new(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     app.decision.handle(booking("old", now + HOUR, now + 2 * HOUR), now)
     moved = booking("new", now + 3 * HOUR, now + 4 * HOUR, replaces="old")
@@ -216,9 +201,8 @@ def test_reschedule_cancels_the_old_booking_and_creates_the_new(
 
 
 def test_a_create_repeated_after_its_cancel_is_skipped_not_answered_with_the_deleted_task(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60)
@@ -229,9 +213,8 @@ def test_a_create_repeated_after_its_cancel_is_skipped_not_answered_with_the_del
 
 
 def test_the_same_booking_id_with_another_window_is_rejected_naming_it(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     first = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
     moved = app.decision.handle(booking("b-1", now + 3 * HOUR, now + 4 * HOUR), now + 60)
@@ -244,9 +227,8 @@ def test_the_same_booking_id_with_another_window_is_rejected_naming_it(
 
 
 def test_a_split_window_refused_half_way_leaves_no_partial_recording(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus", after=1)
     result = app.decision.handle(booking("long", now + HOUR, now + 31 * HOUR), now).primary
@@ -256,9 +238,8 @@ def test_a_split_window_refused_half_way_leaves_no_partial_recording(
 
 
 def test_cancel_of_a_task_already_gone_at_the_api_is_cancelled(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     (task,) = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary.tasks
     app.live.delete_record_task(task.task_id, task.region)  # removed by hand in the console
@@ -266,8 +247,7 @@ def test_cancel_of_a_task_already_gone_at_the_api_is_cancelled(
     assert result.status == "cancelled" and [t.operation for t in result.tasks] == ["deleted"]
 
 
-def test_a_cancel_the_api_refuses_is_failed(app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
-    app = app_factory()
+def test_a_cancel_the_api_refuses_is_failed(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     emulator.inject("DeleteRecordTask", "UnsupportedOperation")
@@ -276,10 +256,7 @@ def test_a_cancel_the_api_refuses_is_failed(app_factory: Any, stack: LocalStack,
     assert [t["Status"] for t in emulator.tasks] == ["created"]
 
 
-def test_a_repeated_cancel_answers_the_first_outcome(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory()
+def test_a_repeated_cancel_answers_the_first_outcome(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     first = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
@@ -289,11 +266,10 @@ def test_a_repeated_cancel_answers_the_first_outcome(
 
 
 def test_cancel_during_a_create_waits_then_finishes_the_create_and_removes_it(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
     """A cancel that meets a live claim is retried; once the claim lapsed it completes the interrupted
     create first (so it knows every task that exists), then removes what that made."""
-    app = app_factory()
     now = int(clock.now)
     b = booking("b-1", now + HOUR, now + 2 * HOUR)
     request = RecordTaskRequest("room-b-1", "5000.live.push.com", "live", now + HOUR, now + 2 * HOUR)
@@ -320,9 +296,8 @@ def defer_far_booking(app: Any, clock: Clock) -> int:
 
 
 def test_far_booking_is_deferred_once_then_created_by_a_due_sweep(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     now = int(clock.now)
     start = now + 21 * DAY
     far = booking("far", start, start + HOUR)
@@ -363,10 +338,7 @@ def test_two_concurrent_sweeps_create_each_task_once(app_factory: Any, emulator:
     assert sum(s["created"] for s in summaries) == 12
 
 
-def test_cancel_before_activation_leaves_no_task(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory()
+def test_cancel_before_activation_leaves_no_task(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     start = now + 21 * DAY
     app.decision.handle(booking("far", start, start + HOUR), now)
@@ -391,9 +363,8 @@ def test_transient_failure_in_a_sweep_is_retried_by_the_next(
 
 
 def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     defer_far_booking(app, clock)
     restore_topic = remove_topic(stack)
     first = sweep(app, int(clock.now), 60)
@@ -406,9 +377,8 @@ def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again
 
 
 def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     defer_far_booking(app, clock)
     entry = app.ledger.get(booking_key("direct", "far"))
     assert app.ledger.take(entry, int(clock.now) + 60, int(clock.now), entry.requests)  # another sweep has it
@@ -417,18 +387,14 @@ def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
 
 
 def test_a_sweep_near_the_end_of_its_time_leaves_the_rest_due(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: LocalStack, emulator: Any, clock: Clock
 ) -> None:
-    app = app_factory()
     defer_far_booking(app, clock)
     assert sweep(app, int(clock.now), 2)["retryLater"] == 1 and emulator.calls == []
     assert sweep(app, int(clock.now), 60)["created"] == 1
 
 
-def test_sweep_after_the_window_closed_rejects_it(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory()
+def test_sweep_after_the_window_closed_rejects_it(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     start = now + 21 * DAY
     app.decision.handle(booking("far", start, start + HOUR), now)
