@@ -188,11 +188,24 @@ def optional_text(value: object, field_name: str, limit: int = MAX_ID_CHARS) -> 
 
 
 def _within(text: str, field_name: str, limit: int) -> str:
+    if has_lone_surrogate(text):
+        raise InvalidBooking(f"{field_name} is not valid Unicode: it holds a lone UTF-16 surrogate", field=field_name)
     if len(text) > limit:
         raise InvalidBooking(
             f"{field_name} is {len(text)} characters long; at most {limit} are allowed", field=field_name
         )
     return text
+
+
+def has_lone_surrogate(value: object) -> bool:
+    """JSON may spell half a UTF-16 pair (`"\\ud83d"`); such text cannot be stored (DynamoDB wants UTF-8)."""
+    if isinstance(value, str):
+        return not value.isascii() and any("\ud800" <= char <= "\udfff" for char in value)
+    if isinstance(value, dict):
+        return any(has_lone_surrogate(k) or has_lone_surrogate(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_lone_surrogate(item) for item in value)
+    return False
 
 
 def is_blank(value: object) -> bool:

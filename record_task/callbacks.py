@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from record_task.booking import has_lone_surrogate
 from record_task.errors import ErrorInfo
 
 KEY_SETTING = "TENCENT_CALLBACK_KEY"
@@ -229,7 +230,7 @@ def _json_object(raw: bytes | str) -> dict[str, Any] | None:
         value = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON, not UTF-8, an integer too long, or nested too deep
         return None
-    return value if isinstance(value, dict) else None
+    return value if isinstance(value, dict) and not has_lone_surrogate(value) else None
 
 
 def _natural(value: object) -> int | None:

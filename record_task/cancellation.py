@@ -41,7 +41,7 @@ class Cancellation:
                     return tombstone, False
                 continue
             if entry.state == State.CANCELLED:
-                return self._repeat(entry, booking, received_at)
+                return self._repeat(entry, booking, now, received_at)
             if entry.lease_alive(now):
                 raise TransientFailure(
                     "the booking is being created right now; cancel again shortly", code="InProgress"
@@ -75,13 +75,12 @@ class Cancellation:
         self.announcer.announce(entry.pk, "cancel", result)
         return result
 
-    def _repeat(self, entry: Entry, booking: Booking, received_at: str) -> tuple[Result, bool]:
+    def _repeat(self, entry: Entry, booking: Booking, now: int, received_at: str) -> tuple[Result, bool]:
         earlier = entry.result("cancel")
         if earlier is None:
             return Result.for_booking(booking, "skipped", received_at, reason="already cancelled"), True
-        if entry.unpublished == "cancel":  # stored, but its publish failed: this delivery sends it
-            self.announcer.announce(entry.pk, "cancel", earlier)
-            return earlier, False
+        if entry.unpublished == "cancel" and self.announcer.republish(entry, "cancel", earlier, now):
+            return earlier, False  # stored, but its publish failed: this delivery sent it
         return earlier, True
 
     def _end_task(self, task: TaskRecord, now: int) -> TaskRecord:

@@ -146,9 +146,8 @@ class BookingDecision:
             return resumed, False
         earlier = entry.result("create")
         assert earlier is not None  # deferred, active and failed items all hold their create result
-        if entry.unpublished == "create":  # decided, but its publish failed: this delivery sends it
-            self.announcer.announce(entry.pk, "create", earlier, still_due=entry.state == State.DEFERRED)
-            return earlier, False
+        if entry.unpublished == "create" and self.announcer.republish(entry, "create", earlier, now):
+            return earlier, False  # decided, but its publish failed: this delivery sent it
         return earlier, True
 
     def _verdict(self, content: bytes, result: Result, now: int) -> tuple[Result, bool]:

@@ -14,10 +14,13 @@ MAX_MESSAGE_CHARS = 1024
 
 
 def bounded(text: str | None, limit: int = MAX_ECHO_CHARS) -> str | None:
-    """Input echoed in a result, cut to `limit` characters (marked), so no result outgrows SNS."""
-    if text is None or len(text) <= limit:
-        return text
-    return text[: limit - 1] + "…"
+    """Input echoed in a result, cut to `limit` characters (marked), so no result outgrows SNS, and any
+    half of a UTF-16 pair spelled out, so the ledger (UTF-8) can store it."""
+    if text is None:
+        return None
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)

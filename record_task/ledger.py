@@ -35,8 +35,10 @@ __all__ = ["BookingLedger", "Entry", "State", "booking_key", "session_key", "tas
 DUE_INDEX = "due-index"
 DUE_SHARD = "due"
 PUBLISH_GRACE_SECONDS = 90  # > the function timeout: the sweep never races an invocation's own publish
+# > the webhook's 29 s timeout, < the 60 s between Tencent's retries: a retry finds a crashed publish free
+CALLBACK_GRACE_SECONDS = 30
 POINTER_TTL_SECONDS = 30 * 86400  # how long a verdict, a task or a session pointer is remembered
-_DUE = "dueShard = :shard, dueAt = :due"  # in the due index: the sweep publishes it if nobody else does
+_DUE = "dueShard = :shard, dueAt = :due, publishUntil = :due"  # the writer publishes; else the sweep, after :due
 
 
 class _Table:
@@ -101,8 +103,8 @@ class BookingLedger(_Table):
                                 "recordings": {}}  # fmt: skip
         if entry.booking is not None:
             item["booking"] = entry.booking.to_dict()
-        if entry.unpublished:
-            item["unpublished"] = entry.unpublished
+        if entry.unpublished:  # the inserting invocation publishes it: others wait out the grace period
+            item.update(unpublished=entry.unpublished, publishUntil=now + PUBLISH_GRACE_SECONDS)
             due_at = now + PUBLISH_GRACE_SECONDS if due_at is None else due_at
         if due_at is not None:
             item.update(dueShard=DUE_SHARD, dueAt=due_at)
@@ -157,10 +159,19 @@ class BookingLedger(_Table):
         change = "SET #state = :cancelled, tasks = :tasks, results.#action = :result, unpublished = :action, " + _DUE
         return self._update(entry.pk, change, values, "#state = :expected", {"#action": "cancel"})
 
+    def take_publish(self, pk: str, action: str, now: int) -> bool:
+        """The right to publish a stored result nobody is publishing: only one of concurrent copies wins."""
+        values = {":action": action, ":now": now, ":until": now + PUBLISH_GRACE_SECONDS}
+        return self._update(pk, "SET publishUntil = :until", values, "unpublished = :action AND publishUntil <= :now")
+
+    def release_publish(self, pk: str, action: str) -> None:
+        """A publish failed: the next delivery (or the sweep) may take it at once."""
+        self._update(pk, "SET publishUntil = :zero", {":zero": 0, ":action": action}, "unpublished = :action")
+
     def mark_published(self, pk: str, action: str, *, still_due: bool = False) -> None:
         """SNS took the result of `action`: leave the due index unless the booking still waits there.
         A lost condition means another result replaced it, or another invocation marked it."""
-        update = "REMOVE unpublished" + ("" if still_due else ", dueShard, dueAt")
+        update = "REMOVE unpublished, publishUntil" + ("" if still_due else ", dueShard, dueAt")
         self._update(pk, update, {":action": action}, "unpublished = :action")
 
     def due(self, now: int, page_size: int = 100) -> Iterator[Entry]:
@@ -190,9 +201,10 @@ class BookingLedger(_Table):
         """Point a session id at its booking's task (the same link written again is harmless)."""
         self._call("put_item", Item=_pointer(pointer, booking_pk, task_id, now))
 
-    def add_recording(self, pk: str, name: str, result: Result, status: str | None) -> dict[str, Any] | None:
+    def add_recording(self, pk: str, name: str, result: Result, status: str | None, now: int) -> dict[str, Any] | None:
         """Keep a callback's result once per name (and the last recording status); the earlier one if kept."""
-        values: dict[str, Any] = {":record": {"result": result.to_message(), "published": False}}
+        record = {"result": result.to_message(), "published": False, "publishUntil": now + CALLBACK_GRACE_SECONDS}
+        values: dict[str, Any] = {":record": record}
         update = "SET recordings.#name = :record"
         if status is not None:
             update, values[":status"] = update + ", lastRecordingStatus = :status", status
@@ -200,6 +212,15 @@ class BookingLedger(_Table):
             return None
         entry = self.get(pk)
         return entry.recordings.get(name) if entry else None
+
+    def take_recording_publish(self, pk: str, name: str, now: int) -> bool:
+        """As `take_publish`, for a recording callback's result."""
+        values = {":no": False, ":now": now, ":until": now + CALLBACK_GRACE_SECONDS}
+        condition = "recordings.#name.published = :no AND recordings.#name.publishUntil <= :now"
+        return self._update(pk, "SET recordings.#name.publishUntil = :until", values, condition, {"#name": name})
+
+    def release_recording_publish(self, pk: str, name: str) -> None:
+        self._update(pk, "SET recordings.#name.publishUntil = :zero", {":zero": 0}, None, {"#name": name})
 
     def mark_recording_published(self, pk: str, name: str) -> None:
         self._update(pk, "SET recordings.#name.published = :yes", {":yes": True}, None, {"#name": name})

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
+from record_task.errors import TransientFailure
 from record_task.ledger import BookingLedger, Entry, State
 from record_task.results import Result, ResultPublisher
 
@@ -39,9 +40,22 @@ class Announcer:
     metrics: Metrics | None = None
 
     def announce(self, pk: str, action: str, result: Result, *, still_due: bool = False) -> None:
-        """Publish a result the ledger holds as unpublished under `action`, then mark it published."""
-        self.publish(result)
+        """Publish a result the ledger holds as unpublished under `action` (this invocation holds the right
+        to), then mark it published; a failed publish hands the right back for the next delivery."""
+        try:
+            self.publish(result)
+        except TransientFailure:
+            self.ledger.release_publish(pk, action)
+            raise
         self.ledger.mark_published(pk, action, still_due=still_due)
+
+    def republish(self, entry: Entry, action: str, result: Result, now: int) -> bool:
+        """Publish a stored result an earlier attempt failed to, unless another copy of the message is
+        publishing it right now (then False: this copy is a duplicate)."""
+        if not self.ledger.take_publish(entry.pk, action, now):
+            return False
+        self.announce(entry.pk, action, result, still_due=entry.state == State.DEFERRED)
+        return True
 
     def once(self, digest: str, result: Result, now: int) -> tuple[Result, bool]:
         """A verdict remembered by the digest of what produced it: published once, then repeated.
@@ -54,9 +68,8 @@ class Announcer:
             self.announce(pk, "verdict", result)
             return result, False
         stored = earlier.result("verdict") or result
-        if earlier.unpublished == "verdict":  # kept, but its publish failed: this delivery sends it
-            self.announce(pk, "verdict", stored)
-            return stored, False
+        if earlier.unpublished == "verdict" and self.republish(earlier, "verdict", stored, now):
+            return stored, False  # kept, but its publish failed: this delivery sent it
         return stored, True
 
     def publish(self, result: Result) -> None:

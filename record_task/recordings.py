@@ -14,6 +14,7 @@ from typing import Any
 
 from record_task.callbacks import MalformedCallback, OtherEvent, RecordingFile, RecordingStatus
 from record_task.decision import iso
+from record_task.errors import TransientFailure
 from record_task.ledger import BookingLedger, Entry, session_key, task_key
 from record_task.outcomes import Announcer
 from record_task.results import Result
@@ -53,13 +54,16 @@ class Recordings:
         else:
             result = replace(said, status=callback.status.value, record_event=callback.fields)
             key, status = f"status|{task_id}|{callback.dedup}", callback.status.value
-        earlier = self.ledger.add_recording(entry.pk, key, result, status)
+        earlier = self.ledger.add_recording(entry.pk, key, result, status, now)
         if earlier is not None:
-            stored = Result.from_message(earlier["result"])
-            if earlier.get("published"):
-                return stored
-            result = stored  # kept, but its publish failed: this delivery sends it
-        self.announcer.publish(result)
+            result = Result.from_message(earlier["result"])
+            if earlier.get("published") or not self.ledger.take_recording_publish(entry.pk, key, now):
+                return result  # published, or being published by another delivery right now
+        try:
+            self.announcer.publish(result)
+        except TransientFailure:
+            self.ledger.release_recording_publish(entry.pk, key)
+            raise
         self.ledger.mark_recording_published(entry.pk, key)
         return result
 

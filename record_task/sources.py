@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from record_task import calcom, calendly, direct
-from record_task.booking import Booking, Source
+from record_task.booking import Booking, Source, has_lone_surrogate
 from record_task.errors import InvalidBooking
 
 PARSERS: dict[Source, Callable[[object], Booking]] = {
@@ -61,7 +61,7 @@ def parse_json_body(raw: bytes | str) -> object:
         except UnicodeDecodeError as exc:
             raise InvalidBooking(f"body is not valid JSON: not UTF-8 (byte {exc.start})", field="body") from None
     try:
-        return json.loads(raw, parse_constant=_refuse_constant)
+        body = json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InvalidBooking(
             f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field="body"
@@ -70,6 +70,7 @@ def parse_json_body(raw: bytes | str) -> object:
         raise InvalidBooking(f"body is not valid JSON: {exc}", field="body") from None
     except RecursionError:
         raise InvalidBooking("body is not valid JSON: nested too deeply", field="body") from None
+    return body
 
 
 def _refuse_constant(name: str) -> Any:
@@ -105,4 +106,4 @@ def rejection_hints(raw: bytes | str) -> tuple[Source | None, str | None]:
     if source is None or not isinstance(body, dict):
         return source, None
     hint = _HINTS[source](body)
-    return source, (hint.strip() or None) if isinstance(hint, str) else None
+    return source, (hint.strip() or None) if isinstance(hint, str) and not has_lone_surrogate(hint) else None

@@ -63,10 +63,12 @@ class Sweep:
 
     def _one(self, entry: Entry, now: int, received_at: str) -> tuple[str, str | None]:
         stored = entry.result(entry.unpublished) if entry.unpublished else None
-        if entry.unpublished and stored is not None:  # decided, but the publish was lost
-            self.announcer.announce(entry.pk, entry.unpublished, stored, still_due=entry.state == State.DEFERRED)
+        # decided, but the publish was lost (and nobody else is publishing it now)
+        republished = bool(
+            entry.unpublished and stored and self.announcer.republish(entry, entry.unpublished, stored, now)
+        )
         if entry.state not in (State.DEFERRED, State.CREATING):
-            return ("republished" if stored else "skipped"), None
+            return ("republished" if republished else "skipped"), None
         if entry.lease_alive(now):
             return "retry_later", None  # another invocation is creating it now
         result: Result | None = self.creation.resume(entry, now, received_at)

@@ -114,3 +114,12 @@ def test_non_object_body_is_rejected() -> None:
 def test_booking_survives_a_round_trip_through_storage() -> None:
     booking = parse_direct({"BookingId": "b", "EndTime": 1764561600, "TemplateId": 3, "StreamType": 1})
     assert Booking.from_dict(booking.to_dict()) == booking
+
+
+@pytest.mark.parametrize("field", ["BookingId", "StreamName", "Extension", "EventType"])
+def test_a_lone_surrogate_is_rejected_naming_the_field(field: str) -> None:
+    """JSON may spell half a UTF-16 pair; such text could never be stored, so it is refused up front."""
+    body = {"BookingId": "b-1", "EndTime": 1796094000, field: "room\ud83d"}  # as json.loads reads the escape
+    with pytest.raises(InvalidBooking) as caught:
+        parse_direct(body)
+    assert caught.value.field == field and "surrogate" in caught.value.message
