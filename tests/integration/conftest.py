@@ -1,8 +1,4 @@
-"""Fixtures and helpers for the live adapter and emulator tests; test modules import them explicitly.
-
-Fixture functions carry a `_fixture` suffix and register under the short name (`name=`), so importing
-them does not shadow the test arguments that use them.
-"""
+"""Fixtures for the live adapter and emulator tests, and the small helpers they share (imported by name)."""
 
 from __future__ import annotations
 
@@ -35,19 +31,19 @@ class FakeTime:
         self.now += seconds
 
 
-@pytest.fixture(name="live_emulator")
-def live_emulator_fixture() -> Iterator[Emulator]:
+@pytest.fixture
+def live_emulator() -> Iterator[Emulator]:
     with start_emulator() as emulator:
         yield emulator
 
 
-@pytest.fixture(name="fake_time")
-def fake_time_fixture() -> FakeTime:
+@pytest.fixture
+def fake_time() -> FakeTime:
     return FakeTime()
 
 
-@pytest.fixture(name="make_api")
-def make_api_fixture(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., LiveApi]:
+@pytest.fixture
+def make_api(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., LiveApi]:
     """LiveApi against the emulator with a short budget and fake time; keyword arguments override."""
 
     def make(**overrides: Any) -> LiveApi:
