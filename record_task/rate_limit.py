@@ -105,26 +105,38 @@ class RateLimiter:
         self._window = SendWindow(rate, floor=floor)
         self._clock = clock
         self._sleep = sleep
-        self._lock = threading.Lock()
+        self._changed = threading.Condition()
+        self._sleeping = False  # one thread waits on the clock; the others wait for it to be done
 
     @contextmanager
     def slot(self) -> Iterator[Slot]:
         """Wait for a slot, then hold it for the call made inside; the caller marks an answered call."""
         started = self._clock()
-        while True:
-            with self._lock:
-                now = self._clock()
-                pause = self._window.wait(now)
-                if pause <= 0:
-                    ticket = self._window.take(now)
-                    break
-            self._sleep(pause)
-        held = Slot(waited=now - started)
+        ticket, granted = self._take()
+        held = Slot(waited=granted - started)
         try:
             yield held
         finally:
-            with self._lock:
+            with self._changed:
                 self._window.settle(ticket, self._clock(), answered=held.was_answered)
+
+    def _take(self) -> tuple[int, float]:
+        while True:
+            with self._changed:
+                while self._sleeping:
+                    self._changed.wait()
+                now = self._clock()
+                pause = self._window.wait(now)
+                if pause <= 0:
+                    self._changed.notify()  # the next caller in line takes the clock
+                    return self._window.take(now), now
+                self._sleeping = True
+            try:
+                self._sleep(pause)
+            finally:
+                with self._changed:
+                    self._sleeping = False
+                    self._changed.notify()
 
 
 class Slot:
