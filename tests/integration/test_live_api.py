@@ -7,6 +7,7 @@ that need real seconds (the API's per-second limit, a read timeout) say so.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -407,6 +408,42 @@ def test_missing_credentials_fail_on_first_use_naming_both_settings(live_emulato
         api.create_record_task(planned())
     assert "TENCENTCLOUD_SECRET_ID" in str(caught.value) and "TENCENT_CREDENTIALS_SECRET" in str(caught.value)
     assert live_emulator.calls == []
+
+
+def test_keys_are_read_at_every_signature(make_api: MakeApi, live_emulator: Emulator) -> None:
+    """A rotated key is used by the next call, through the same SDK client."""
+    current = [KEYS]
+    api = make_api(credentials=lambda: current[0])
+    api.create_record_task(planned())
+    current[0] = (KEYS[0], "rotated-elsewhere")
+    with pytest.raises(PermanentFailure) as caught:
+        api.create_record_task(planned(7200))
+    current[0] = KEYS
+    api.create_record_task(planned(9000))
+    assert caught.value.code == "AuthFailure.SignatureFailure" and len(live_emulator.tasks) == 2
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_the_sdks_request_dumps_stay_out_of_our_logs(make_api: MakeApi) -> None:
+    """At DEBUG the SDK logs whole requests, Authorization header included; none may reach the root logger."""
+    root, sdk = logging.getLogger(), logging.getLogger("tencentcloud_sdk_common")
+    collect = _Collect()
+    root.addHandler(collect)
+    sdk.setLevel(logging.DEBUG)
+    try:
+        make_api().create_record_task(planned())
+    finally:
+        root.removeHandler(collect)
+        sdk.setLevel(logging.NOTSET)
+    assert not [message for message in collect.messages if "Authorization" in message or KEYS[1] in message]
 
 
 def test_one_sdk_client_per_thread_and_region(make_api: MakeApi) -> None:
