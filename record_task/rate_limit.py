@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from record_task.errors import ConfigurationError
 
 MARGIN_FLOOR_SECONDS = 0.03  # jitter in the outbound share of a round trip, and the API's own rounding
-SAMPLES_PER_SLOT = 3  # round trips remembered: three windows' worth at the full rate
+SAMPLES_PER_SLOT = 3  # round trips remembered: three windows at the full rate
 
 
 @dataclass

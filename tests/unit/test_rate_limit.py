@@ -94,21 +94,42 @@ def simulate(
     return outcome
 
 
+def round_trips(count: int, *, fastest: float, spread: float, outliers: bool, seed: int) -> list[float]:
+    """Round trips above a path's floor (`fastest`): uniform jitter up to `spread`, or mostly the floor with
+    one in five calls `spread` slower (a busy server, a retransmission)."""
+    rng = random.Random(seed)
+    if outliers:
+        return [fastest + (spread if rng.random() < 0.2 else 0.0) for _ in range(count)]
+    return [fastest + rng.uniform(0.0, spread) for _ in range(count)]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
-    latencies=st.lists(st.floats(0.0, 0.15), min_size=100, max_size=300),
+    calls=st.integers(100, 300),
+    fastest=st.floats(0.0, 0.15),
+    spread=st.floats(0.0, 1.0),  # a share of what is left up to 150 ms
+    outliers=st.booleans(),
     threads=st.integers(1, 30),
     share=st.floats(0.0, 1.0),
     noise=st.floats(0.0, 0.1),
     seed=st.integers(0, 2**16),
 )
 def test_the_api_refuses_at_most_the_stated_share_of_calls_and_all_are_retried(
-    latencies: list[float], threads: int, share: float, noise: float, seed: int
+    calls: int, fastest: float, spread: float, outliers: bool, threads: int, share: float, noise: float, seed: int
 ) -> None:
+    latencies = round_trips(calls, fastest=fastest, spread=spread * (0.15 - fastest), outliers=outliers, seed=seed)
     outcome = simulate(latencies, threads=threads, share=share, noise=noise, seed=seed)
     assert len(outcome.accepted_at) == outcome.calls  # every call made it, refused ones on a retry
     assert outcome.refused <= REFUSAL_BOUND * outcome.calls
     assert outcome.sends == outcome.calls + outcome.refused
+
+
+def test_a_path_suddenly_faster_than_any_remembered_trip_costs_refusals_that_are_retried() -> None:
+    """The limit of the scheme, pinned: slow trips, then a much faster one whose arrival the margin did not
+    foresee. The API refuses a few calls, each retried, and the window learns the new floor."""
+    latencies = ([0.15] * 80 + [0.002] * 5) * 3
+    outcome = simulate(latencies, threads=20, share=1.0)
+    assert len(outcome.accepted_at) == outcome.calls and 0 < outcome.refused <= 0.05 * outcome.calls
 
 
 @settings(max_examples=20, deadline=None)
