@@ -55,11 +55,14 @@ class SendWindow:
 
     def wait(self, now: float) -> float:
         """Seconds until a send may go; 0 when one may go now."""
-        frees = sorted(self._free_at(send) for send in self._sends.values())
-        blocking = [free for free in frees if free > now]
+        blocking = self._blocking(now)
         if len(blocking) < self.limit:
             return 0.0
         return blocking[len(blocking) - self.limit] - now
+
+    def room(self, now: float) -> int:
+        """How many sends may go at `now`."""
+        return max(0, self.limit - len(self._blocking(now)))
 
     def take(self, now: float) -> int:
         """Record a send made at `now`; the ticket settles it later."""
@@ -78,6 +81,9 @@ class SendWindow:
         if answered:
             send.round_trip = now - send.sent
             self._round_trips.append(send.round_trip)
+
+    def _blocking(self, now: float) -> list[float]:
+        return sorted(free for free in map(self._free_at, self._sends.values()) if free > now)
 
     def _free_at(self, send: _Send) -> float:
         return send.sent + self.window + self.margin(send.round_trip)
@@ -128,8 +134,9 @@ class RateLimiter:
                 now = self._clock()
                 pause = self._window.wait(now)
                 if pause <= 0:
-                    self._changed.notify()  # the next caller in line takes the clock
-                    return self._window.take(now), now
+                    ticket = self._window.take(now)
+                    self._changed.notify(1 + self._window.room(now))  # those who may go now, and the next watcher
+                    return ticket, now
                 self._sleeping = True
             try:
                 self._sleep(pause)

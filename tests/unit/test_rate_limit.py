@@ -207,3 +207,11 @@ def test_threads_wait_on_the_injected_clock() -> None:
             waits.append(slot.waited)
             slot.answered()
     assert waits == [0.0, 0.0, pytest.approx(1.0)] and slept == [pytest.approx(1.0)]
+
+
+def test_room_counts_the_sends_that_may_go_now() -> None:
+    window = SendWindow(3, floor=0.0)
+    assert window.room(0.0) == 3
+    window.take(0.0)
+    window.take(0.5)
+    assert (window.room(0.6), window.room(1.2), window.room(1.6)) == (1, 2, 3)
