@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from record_task.errors import ConfigurationError
 
-MARGIN_FLOOR_SECONDS = 0.03  # jitter in the outbound share of a round trip, and the API's own rounding
+MARGIN_FLOOR_SECONDS = 0.02  # jitter in the outbound share of a round trip (10 % of 150 ms) and the API's rounding
 SAMPLES_PER_SLOT = 3  # round trips remembered: three windows at the full rate
 
 

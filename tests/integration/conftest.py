@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,6 +38,22 @@ class FakeTime:
 def live_emulator() -> Iterator[Emulator]:
     with start_emulator() as emulator:
         yield emulator
+
+
+@pytest.fixture
+def emulator_process() -> Iterator[str]:
+    """The emulator in a process of its own (as the real API is): its endpoint, knobs over `/_emulator/`."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "tools.emulator", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and f"127.0.0.1:{port}" in process.stdout.readline()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @pytest.fixture
