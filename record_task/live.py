@@ -121,16 +121,12 @@ class LiveApi:
 
     def delete_record_task(self, task_id: str, region: str) -> str:
         """Removes a task not yet started; the API lets a running recording go on (use stop for that)."""
-        deadline = self._clock() + self._budget
-        return str(
-            self._call("DeleteRecordTask", {"TaskId": task_id}, self._region(region), deadline).get("RequestId", "")
-        )
+        answer = self._call("DeleteRecordTask", {"TaskId": task_id}, self._region(region), self._clock() + self._budget)
+        return str(answer.get("RequestId", ""))
 
     def stop_record_task(self, task_id: str, region: str) -> str:
-        deadline = self._clock() + self._budget
-        return str(
-            self._call("StopRecordTask", {"TaskId": task_id}, self._region(region), deadline).get("RequestId", "")
-        )
+        answer = self._call("StopRecordTask", {"TaskId": task_id}, self._region(region), self._clock() + self._budget)
+        return str(answer.get("RequestId", ""))
 
     def describe_record_tasks(
         self, *, stream_name: str, domain_name: str, app_name: str, start_time: int, end_time: int, region: str

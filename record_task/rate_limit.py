@@ -119,12 +119,13 @@ class RateLimiter:
         """Wait for a slot, then hold it for the call made inside; the caller marks an answered call."""
         started = self._clock()
         ticket, granted = self._take()
-        held = Slot(waited=granted - started)
+        held = Slot(waited=granted - started, clock=self._clock)
         try:
             yield held
         finally:
             with self._changed:
-                self._window.settle(ticket, self._clock(), answered=held.was_answered)
+                ended = held.answered_at if held.answered_at is not None else self._clock()
+                self._window.settle(ticket, ended, answered=held.answered_at is not None)
 
     def _take(self) -> tuple[int, float]:
         while True:
@@ -149,12 +150,14 @@ class RateLimiter:
 class Slot:
     """One held slot: how long it took to get, and whether the call was answered (a round trip to learn from)."""
 
-    def __init__(self, waited: float) -> None:
+    def __init__(self, waited: float, clock: Callable[[], float]) -> None:
         self.waited = waited
-        self.was_answered = False
+        self.answered_at: float | None = None
+        self._clock = clock
 
     def answered(self) -> None:
-        self.was_answered = True
+        """Call as soon as the answer is in: the round trip ends here, not after its processing."""
+        self.answered_at = self._clock()
 
 
 _limiters: dict[float, RateLimiter] = {}
