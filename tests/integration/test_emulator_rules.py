@@ -25,13 +25,7 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from record_task.live import LiveApi
-from tests.integration.conftest_live import (  # noqa: F401  (fixtures, registered by name)
-    KEYS,
-    REGION,
-    live_emulator_fixture,
-    planned,
-    sdk_call,
-)
+from tests.integration.conftest import KEYS, REGION, planned, sdk_call
 from tools.emulator import Emulator
 
 NOW = 1_800_000_000  # the emulator's clock in these tests: every rule is checked against it

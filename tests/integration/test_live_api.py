@@ -7,12 +7,14 @@ that need real seconds (the API's per-second limit, a read timeout) say so.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
@@ -22,17 +24,9 @@ from moto import mock_aws
 
 from record_task.config import Settings
 from record_task.errors import ConfigurationError, PermanentFailure, TransientFailure
-from record_task.live import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, LiveApi, RateLimiter, parse_endpoint
-from tests.integration.conftest_live import (  # noqa: F401  (fixtures, registered by name)
-    KEYS,
-    REGION,
-    FakeTime,
-    actions,
-    fake_time_fixture,
-    live_emulator_fixture,
-    make_api_fixture,
-    planned,
-)
+from record_task.live import CreatedTask, LiveApi, parse_endpoint
+from record_task.live_errors import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS
+from tests.integration.conftest import KEYS, REGION, FakeTime, actions, planned
 from tools.emulator import Emulator
 
 MakeApi = Callable[..., LiveApi]
@@ -252,97 +246,80 @@ def test_client_limiter_keeps_a_burst_under_the_api_limit(live_emulator: Emulato
     assert len(live_emulator.tasks) == 30 == creates(live_emulator) and time.monotonic() - started >= 1.0
 
 
-def test_rate_limiter_is_a_rolling_window() -> None:
-    fake = FakeTime()
-    limiter = RateLimiter(3, clock=fake.clock, sleep=fake.sleep, margin=0.0)
-
-    def call(seconds: float = 0.0) -> float:
-        with limiter.slot() as waited:
-            fake.now += seconds  # the call's own duration
-        return waited
-
-    assert [call() for _ in range(3)] == [0, 0, 0]  # a burst up to the limit goes out at once
-    assert call() == pytest.approx(1.0)  # the fourth waits for the first three to age out
-    fake.now += 0.5
-    assert [call(), call()] == [0, 0]  # the call ended at t=1.0 leaves room for two more
-    assert call() == pytest.approx(0.5)
-    fake.now += 10
-    assert call(seconds=3.0) == 0  # a slow call keeps its slot until a window after it ended
-    assert [call(), call()] == [0, 0]
-    assert call() == pytest.approx(1.0)
-
-
-def test_a_slot_is_held_for_the_whole_call() -> None:
-    """With every slot in a call, the next caller waits for one to end (plus the window), however long."""
-    limiter = RateLimiter(1, margin=0.0)
-    ended: list[float] = []
-    taken = threading.Event()
-
-    def slow_call() -> None:
-        with limiter.slot():
-            taken.set()
-            time.sleep(0.3)
-            ended.append(time.monotonic())
-
-    thread = threading.Thread(target=slow_call)
-    thread.start()
-    taken.wait()
-    with limiter.slot():
-        granted = time.monotonic()
-    thread.join()
-    assert granted - ended[0] >= 1.0 - 1e-3
-
-
-def test_rate_limiter_keeps_every_possible_arrival_under_the_limit() -> None:
-    """Real threads and latencies: whenever inside its call a request reaches the API, no rolling second
-    holds more than the limit. Checked for the earliest and the latest possible arrivals alike."""
-    limiter = RateLimiter(20, margin=0.0)
-    calls: list[tuple[float, float]] = []
-    lock = threading.Lock()
-
-    def take(n: int) -> None:
-        with limiter.slot():
-            began = time.monotonic()
-            time.sleep((n % 7) * 0.01)  # a call's latency, 0 to 60 ms
-            ended = time.monotonic()
-        with lock:
-            calls.append((began, ended))
-
-    assert run_at_once(50, take) == []
-    for arrivals in ([b for b, _ in calls], [e for _, e in calls], [(b + e) / 2 for b, e in calls]):
-        arrivals.sort()
-        assert all(later - earlier >= 1.0 - 1e-3 for earlier, later in zip(arrivals, arrivals[20:], strict=False))
-
-
 # -- delete, stop, describe --------------------------------------------------------------------------
 
 
-def test_delete_stop_describe_happy_paths(make_api: MakeApi, live_emulator: Emulator) -> None:
+def test_delete_stop_find_happy_paths(make_api: MakeApi, live_emulator: Emulator) -> None:
     api = make_api()
     live_emulator.page_size = 2
-    tasks = [api.create_record_task(planned(600 + 3600 * n)) for n in range(5)]
-    now = int(time.time())
-
-    def describe() -> list[str]:
-        found = api.describe_record_tasks(
-            stream_name="livetest",
-            domain_name="5000.live.push.com",
-            app_name="live",
-            start_time=now,
-            end_time=now + 86400,
-            region=REGION,
-        )
-        return [f"{t.task_id}:{t.status}" for t in found]
-
-    assert describe() == [f"{t.task_id}:created" for t in tasks]
-    assert actions(live_emulator).count("DescribeRecordTask") == 3  # five tasks, pages of two
+    requests = [planned(600 + 3600 * n) for n in range(5)]
+    tasks = [api.create_record_task(request) for request in requests]
+    assert [api.find_record_task(request) for request in requests] == [
+        CreatedTask(task.task_id, request_id="") for task in tasks
+    ]
     assert api.delete_record_task(tasks[0].task_id, REGION)
+    assert api.find_record_task(requests[0]) is None  # a deleted task is gone
+    now = int(time.time())
     live_emulator.set_clock(now + 600 + 3600 + 60)  # the second task is recording
     assert api.stop_record_task(tasks[1].task_id, REGION)
     live_emulator.set_clock(None)
-    assert describe() == [f"{tasks[1].task_id}:stopped"] + [f"{t.task_id}:created" for t in tasks[2:]]
     statuses = [t["Status"] for t in live_emulator.tasks]
     assert statuses == ["deleted", "stopped", "created", "created", "created"]
+
+
+def test_describe_reads_every_page(make_api: MakeApi, live_emulator: Emulator) -> None:
+    api = make_api()
+    live_emulator.page_size = 2
+    made = [api.create_record_task(planned(600 + 3600 * n)).task_id for n in range(5)]
+    now = int(time.time())
+    found = api.describe_record_tasks(
+        stream_name="livetest", domain_name="", app_name="", start_time=now, end_time=now + 86400, region=REGION
+    )
+    assert [task.task_id for task in found] == made
+    assert actions(live_emulator).count("DescribeRecordTask") == 3  # five tasks, pages of two
+
+
+@pytest.mark.parametrize(
+    "differs",
+    [
+        {"stream_name": "other-room"},
+        {"domain_name": "6000.live.push.com"},
+        {"app_name": "replay"},
+        {"end_time": 1},  # the same start, another end (offset below)
+        {"start_time": -1},  # another start, the same end
+    ],
+)
+def test_find_matches_stream_domain_app_and_window_exactly(make_api: MakeApi, differs: dict[str, int | str]) -> None:
+    api = make_api()
+    request = planned(600, 3600)
+    api.create_record_task(request)
+    values = {
+        name: (getattr(request, name) + value if isinstance(value, int) else value) for name, value in differs.items()
+    }
+    assert api.find_record_task(replace(request, **values)) is None
+    assert api.find_record_task(request) is not None
+
+
+def test_a_lost_answer_does_not_adopt_a_near_miss(make_api: MakeApi, live_emulator: Emulator) -> None:
+    """A task on the same window for another stream or app is not this request's: the create is sent again."""
+    api = make_api()
+    request = planned()
+    for other in (replace(request, stream_name="other-room"), replace(request, app_name="replay")):
+        api.create_record_task(other)
+    live_emulator.drop_connections("CreateRecordTask", times=1)  # lost on the way in: never carried out
+    created = api.create_record_task(request)
+    assert created.request_id and [t["TaskId"] for t in live_emulator.tasks][-1] == created.task_id
+    assert len(live_emulator.tasks) == 3
+    assert actions(live_emulator)[-3:] == ["CreateRecordTask", "DescribeRecordTask", "CreateRecordTask"]
+
+
+def test_the_look_shares_the_calls_deadline(make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime) -> None:
+    live_emulator.drop_connections("CreateRecordTask", times=1)
+    live_emulator.inject("DescribeRecordTask", "InternalError", times=1000)
+    with pytest.raises(TransientFailure) as caught:
+        make_api(retry_budget_seconds=2.0).create_record_task(planned())
+    assert caught.value.code == "InternalError" and sum(fake_time.sleeps) <= 2.0
+    assert actions(live_emulator).count("CreateRecordTask") == 1 and live_emulator.tasks == []
 
 
 def test_delete_stop_describe_error_paths(make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime) -> None:
@@ -433,6 +410,42 @@ def test_missing_credentials_fail_on_first_use_naming_both_settings(live_emulato
     assert live_emulator.calls == []
 
 
+def test_keys_are_read_at_every_signature(make_api: MakeApi, live_emulator: Emulator) -> None:
+    """A rotated key is used by the next call, through the same SDK client."""
+    current = [KEYS]
+    api = make_api(credentials=lambda: current[0])
+    api.create_record_task(planned())
+    current[0] = (KEYS[0], "rotated-elsewhere")
+    with pytest.raises(PermanentFailure) as caught:
+        api.create_record_task(planned(7200))
+    current[0] = KEYS
+    api.create_record_task(planned(9000))
+    assert caught.value.code == "AuthFailure.SignatureFailure" and len(live_emulator.tasks) == 2
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+def test_the_sdks_request_dumps_stay_out_of_our_logs(make_api: MakeApi) -> None:
+    """At DEBUG the SDK logs whole requests, Authorization header included; none may reach the root logger."""
+    root, sdk = logging.getLogger(), logging.getLogger("tencentcloud_sdk_common")
+    collect = _Collect()
+    root.addHandler(collect)
+    sdk.setLevel(logging.DEBUG)
+    try:
+        make_api().create_record_task(planned())
+    finally:
+        root.removeHandler(collect)
+        sdk.setLevel(logging.NOTSET)
+    assert not [message for message in collect.messages if "Authorization" in message or KEYS[1] in message]
+
+
 def test_one_sdk_client_per_thread_and_region(make_api: MakeApi) -> None:
     api = make_api()
     here = api._client(REGION)
@@ -500,4 +513,4 @@ def test_answers_that_are_not_the_api_are_transient(make_api: MakeApi, fake_time
         server.shutdown()
         server.server_close()
     assert caught.value.code == "ServerNetworkError"
-    assert (len(fake_time.sleeps) > 1) == (mode == "502")  # the SDK's own 502 error is retried in the loop
+    assert len(fake_time.sleeps) > 1 and sum(fake_time.sleeps) <= 3.0  # both retried by the one loop, in budget

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from record_task.errors import PermanentFailure, TransientFailure
-from record_task.live import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, backoff_delay, failure_for, is_transient
+from record_task.live_errors import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, backoff_delay, failure_for, is_transient
 
 TRANSIENT = [
     "InternalError",

@@ -1,11 +1,10 @@
-"""Fixtures and helpers for the live adapter and emulator tests; test modules import them explicitly.
-
-Fixture functions carry a `_fixture` suffix and register under the short name (`name=`), so importing
-them does not shadow the test arguments that use them.
-"""
+"""Fixtures for the live adapter and emulator tests, and the small helpers they share (imported by name)."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -35,19 +34,35 @@ class FakeTime:
         self.now += seconds
 
 
-@pytest.fixture(name="live_emulator")
-def live_emulator_fixture() -> Iterator[Emulator]:
+@pytest.fixture
+def live_emulator() -> Iterator[Emulator]:
     with start_emulator() as emulator:
         yield emulator
 
 
-@pytest.fixture(name="fake_time")
-def fake_time_fixture() -> FakeTime:
+@pytest.fixture
+def emulator_process() -> Iterator[str]:
+    """The emulator in a process of its own (as the real API is): its endpoint, knobs over `/_emulator/`."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [sys.executable, "-m", "tools.emulator", "--port", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None and f"127.0.0.1:{port}" in process.stdout.readline()
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
     return FakeTime()
 
 
-@pytest.fixture(name="make_api")
-def make_api_fixture(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., LiveApi]:
+@pytest.fixture
+def make_api(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., LiveApi]:
     """LiveApi against the emulator with a short budget and fake time; keyword arguments override."""
 
     def make(**overrides: Any) -> LiveApi:
