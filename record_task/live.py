@@ -137,10 +137,6 @@ class LiveApi:
         params.update({name: value for name, value in query.items() if value})
         return self._describe(params, self._region(region), self._clock() + self._budget)
 
-    def find_record_task(self, request: RecordTaskRequest) -> CreatedTask | None:
-        found = self._find(request, request.region or self._default_region)
-        return CreatedTask(task_id=found.task_id, request_id="") if found else None
-
     # -- internals -------------------------------------------------------------------------------------
 
     def _region(self, region: str | None) -> str:

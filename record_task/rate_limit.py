@@ -39,7 +39,7 @@ class SendWindow:
 
     def __init__(self, rate: float, *, floor: float = MARGIN_FLOOR_SECONDS) -> None:
         if rate <= 0:
-            raise ConfigurationError(f"LIVE_RATE_PER_SECOND must be positive, got {rate}")
+            raise ConfigurationError(f"the API rate per instance must be positive, got {rate}")
         self.limit = max(1, int(rate))
         self.window = self.limit / rate
         self.floor = floor

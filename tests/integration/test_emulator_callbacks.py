@@ -28,7 +28,7 @@ from record_task.callbacks import (
     parse_callback,
     verify_callback,
 )
-from tests.integration.conftest_live import live_emulator_fixture, sdk_call  # noqa: F401  (fixture by name)
+from tests.integration.conftest import sdk_call
 from tools.emulator import Emulator, SentCallback
 
 NOW = 1_800_000_000  # the emulator's clock: t is NOW + 600 on everything it sends

@@ -188,7 +188,7 @@ def test_fractional_rates_become_a_count_per_window(rate: float, limit: int, win
 
 @pytest.mark.parametrize("rate", [0.0, -1.0])
 def test_a_rate_that_is_not_positive_is_a_configuration_error(rate: float) -> None:
-    with pytest.raises(ConfigurationError, match="LIVE_RATE_PER_SECOND"):
+    with pytest.raises(ConfigurationError, match="rate per instance must be positive"):
         RateLimiter(rate)
 
 
