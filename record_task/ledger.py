@@ -71,16 +71,15 @@ class _Table:
         """A conditional write: True when it was made, False when its condition did not hold."""
         try:
             self._call(operation, **kwargs)
-        except (self._db.exceptions.ConditionalCheckFailedException, self._db.exceptions.TransactionCanceledException):
+        except self._db.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        if operation != "transact_write_items":
-            kwargs.setdefault("TableName", self._table)
+        kwargs.setdefault("TableName", self._table)
         try:
             return cast(dict[str, Any], getattr(self._db, operation)(**kwargs))
-        except (self._db.exceptions.ConditionalCheckFailedException, self._db.exceptions.TransactionCanceledException):
+        except self._db.exceptions.ConditionalCheckFailedException:
             raise  # the caller's own condition: `_conditional` and `insert` read it
         except Exception as exc:  # throttling, network: worth a retry; the cause is logged, never a secret
             raise TransientFailure(
@@ -136,19 +135,17 @@ class BookingLedger(_Table):
     def finish(
         self, pk: str, lease_until: int, state: State, result: Result, tasks: tuple[TaskRecord, ...], now: int
     ) -> bool:
-        """End a claim with its result, unpublished, and a pointer per task for recording callbacks."""
+        """End a claim with its result, unpublished. Each task's pointer (for recording callbacks) is written
+        first: a task belongs to its booking whichever attempt ends the claim, so no transaction is needed."""
         check_move("finish", State.CREATING, state)
+        for task in tasks:
+            self.link(task_key(task.task_id), pk, task.task_id, now)
         values = {":state": state, ":tasks": [t.to_message() for t in tasks], ":result": result.to_message(),
                   ":action": "create", ":shard": DUE_SHARD, ":due": now + PUBLISH_GRACE_SECONDS,
                   ":creating": State.CREATING, ":mine": lease_until}  # fmt: skip
         change = "SET #state = :state, tasks = :tasks, results.#action = :result, unpublished = :action, " + _DUE
         condition = "#state = :creating AND leaseUntil = :mine"
-        update = self._request(pk, change + " REMOVE leaseUntil", values, condition, {"#action": "create"})
-        if not tasks:
-            return self._conditional("update_item", **update)
-        pointers = [{"Put": {"TableName": self._table, "Item": _pointer(task_key(t.task_id), pk, t.task_id, now)}}
-                    for t in tasks]  # fmt: skip
-        return self._conditional("transact_write_items", TransactItems=[{"Update": update}, *pointers])
+        return self._update(pk, change + " REMOVE leaseUntil", values, condition, {"#action": "create"})
 
     def cancel(self, entry: Entry, result: Result, tasks: tuple[TaskRecord, ...], now: int) -> bool:
         """Mark cancelled with its result, unpublished, if nobody changed the item since it was read."""
@@ -198,7 +195,7 @@ class BookingLedger(_Table):
         return (entry, item["taskId"]["S"]) if item and entry else None
 
     def link(self, pointer: str, booking_pk: str, task_id: str, now: int) -> None:
-        """Point a session id at its booking's task (the same link written again is harmless)."""
+        """Point a task or session id at its booking's task (the same link written again is harmless)."""
         self._call("put_item", Item=_pointer(pointer, booking_pk, task_id, now))
 
     def add_recording(self, pk: str, name: str, result: Result, status: str | None, now: int) -> dict[str, Any] | None:

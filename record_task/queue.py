@@ -45,8 +45,17 @@ class QueueConsumer:
         if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
             logger.error("not an SQS event (no Records list): there is no message to process or retry")
             return {"batchItemFailures": []}
+        records = [r for r in event["Records"] if isinstance(r, dict) and isinstance(r.get("messageId"), str)]
+        if len(records) < len(event["Records"]):  # SQS never sends these; a hand-made invocation might
+            logger.error(
+                "records without a messageId cannot be processed or retried",
+                extra={"count": len(event["Records"]) - len(records)},
+            )
+        if not records:
+            return {"batchItemFailures": []}
         processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return dict(async_process_partial_response(event, self._handle_async, processor, context))
+        batch = {**event, "Records": records}
+        return dict(async_process_partial_response(batch, self._handle_async, processor, context))
 
     async def _handle_async(self, record: SQSRecord) -> str:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self.handle_record, record)

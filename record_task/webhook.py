@@ -156,8 +156,10 @@ def _respond(outcome: Outcome) -> Response[str]:
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
 
 
-def _raw_body(body: str | None, base64_encoded: bool | None) -> bytes | Response[str]:
+def _raw_body(body: object, base64_encoded: bool | None) -> bytes | Response[str]:
     """The bytes the sender signed (API Gateway's base64 undone), or the 400/413 that refuses them."""
+    if body is not None and not isinstance(body, str):  # API Gateway always sends a string
+        return _error(400, ErrorInfo("InvalidRequest", "the event's body must be a string", "body"))
     try:
         raw = base64.b64decode(body or "", validate=True) if base64_encoded else (body or "").encode("utf-8")
     except (binascii.Error, ValueError):
