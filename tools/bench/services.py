@@ -3,8 +3,11 @@ function: their request handling never shares a GIL or a thread pool with the fu
 bench times is the function's own cost plus the latency the emulator is told to add.
 
 DynamoDB gets a moto server of its own (`AWS_ENDPOINT_URL_DYNAMODB`), SNS and SQS share the other
-(`AWS_ENDPOINT_URL`): one moto process serves one request at a time under its GIL, at 10-30 ms of CPU
-each on this kind of machine, which alone would cap a drain's pace; AWS has no such single core.
+(`AWS_ENDPOINT_URL`): one moto process works under one GIL, at 10-50 ms of CPU per request on this kind
+of machine, which alone would cap a drain's pace; AWS has no such single core. The DynamoDB server
+answers one request at a time: moto 5.2's `TransactWriteItems` deep-copies the table without a lock, so
+concurrent requests make it fail with HTTP 500 ("dictionary changed size during iteration"), which the
+function rightly takes as a transient ledger failure; serial answers cost no throughput under a GIL.
 """
 
 from __future__ import annotations
@@ -28,6 +31,13 @@ EMULATOR_KEYS = {"TENCENTCLOUD_SECRET_ID": "AKIDEMULATOR", "TENCENTCLOUD_SECRET_
 DIRECT_SECRET = "direct-test-secret"  # tools/sample_events.DIRECT_SECRET signs the bench's webhook events
 READY_SECONDS = 60.0  # generous: a loaded 2-core host can take seconds to start a server
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+SERIAL_MOTO = (  # moto's own server (moto/server.py), without its request threads
+    "import sys\n"
+    "from werkzeug.serving import run_simple\n"
+    "from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n"
+    "run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False,"
+    " request_handler=MotoRequestHandler)\n"
+)
 
 
 def _request(url: str, payload: dict[str, Any] | None = None) -> Any:
@@ -105,7 +115,7 @@ def _process(command: list[str], probe: str) -> Iterator[int]:
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{command[2]} did not start (exit code {process.poll()})") from None
+                    raise RuntimeError(f"{command[1:3]} did not start (exit code {process.poll()})") from None
                 time.sleep(0.1)
         yield process.pid
     finally:
@@ -124,11 +134,14 @@ def running_services() -> Iterator[Services]:
     keys += ["--secret-key", EMULATOR_KEYS["TENCENTCLOUD_SECRET_KEY"]]
     with ExitStack() as started:
         pids, endpoints = {}, {}
-        for name in ("moto sns+sqs", "moto dynamodb"):
+        servers = {
+            "moto sns+sqs": [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"],
+            "moto dynamodb": [sys.executable, "-c", SERIAL_MOTO, "127.0.0.1"],
+        }
+        for name, command in servers.items():
             port = free_port()
             endpoints[name] = f"http://127.0.0.1:{port}"
-            command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-            pids[name] = started.enter_context(_process(command, f"{endpoints[name]}/moto-api/"))
+            pids[name] = started.enter_context(_process([*command, str(port)], f"{endpoints[name]}/moto-api/"))
         port = free_port()
         emulator = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "tools.emulator", "--port", str(port), *keys]
