@@ -46,20 +46,20 @@ class WorkloadRun:
 
 
 def _log_messages(output: str) -> Counter[str]:
-    """The function's log lines by message (Powertools writes JSON), so the summary can name them."""
+    """The function's log lines by message and error code (Powertools writes JSON lines); anything else
+    (a Python warning, a traceback) is counted as such, so the summary names what the function said."""
     found: Counter[str] = Counter()
     for line in output.splitlines():
-        if not line.strip():
-            continue
         try:
-            entry = json.loads(line)
+            entry = json.loads(line) if line.strip() else None
         except json.JSONDecodeError:
             entry = None
         if isinstance(entry, dict):
             error = f" ({entry['error']})" if entry.get("error") else ""
-            found[f"{str(entry.get('message', ''))[:60]}{error}"] += 1
-        else:
-            found[line[:80]] += 1
+            message = entry.get("message") or f"(no message; keys {', '.join(sorted(entry)[:3])})"
+            found[f"{str(message)[:60]}{error}"] += 1
+        elif line.strip():
+            found["non-JSON output lines (warnings, tracebacks)"] += 1
     return found
 
 
