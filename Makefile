@@ -36,6 +36,8 @@ unit: $(PY_OK)
 demo: setup
 	$(BIN)/python -m tools.demo
 
+# The performance figures (cold start, queue drain, sweep, DynamoDB requests, memory), printed and
+# written to BENCHMARKS.md; ~10 minutes on 2 cores. `python -m tools.bench --help` for fewer runs.
 bench: setup
 	$(BIN)/python -m tools.bench
 

@@ -1,0 +1,113 @@
+"""Warm work against a slow, rate-limited API: the queue drain, the sweep, DynamoDB calls, memory.
+
+Each workload runs in a process of its own (tools/bench/workload.py) against the shared moto server and
+emulator, emptied first. The emulator answers every call 100 ms late and refuses CreateRecordTask beyond
+20 calls per rolling second, so 200 bookings can take no less than 10 s and 400 no less than 20 s; how
+close the function gets, and how many of its calls the API refused, is what is measured.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tools.bench.services import ROOT, Services
+
+API_LATENCY = 0.1
+API_RATE = 20.0
+CREATE = "CreateRecordTask"
+
+
+@dataclass
+class WorkloadRun:
+    """One workload's own report, plus what the emulator saw and what the function logged."""
+
+    report: dict[str, Any]
+    calls: Counter[str]
+    tasks: int
+    log_lines: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def refused(self) -> int:
+        """CreateRecordTask calls that made no task: with valid bookings, only RequestLimitExceeded."""
+        return self.calls[CREATE] - self.tasks
+
+    @property
+    def refused_share(self) -> float:
+        return self.refused / self.calls[CREATE] if self.calls[CREATE] else 0.0
+
+
+def _log_messages(output: str) -> Counter[str]:
+    """The function's log lines by message and error code (Powertools writes JSON lines); anything else
+    (a Python warning, a traceback) is counted as such, so the summary names what the function said."""
+    found: Counter[str] = Counter()
+    for line in output.splitlines():
+        try:
+            entry = json.loads(line) if line.strip() else None
+        except json.JSONDecodeError:
+            entry = None
+        if isinstance(entry, dict):
+            error = f" ({entry['error']})" if entry.get("error") else ""
+            message = entry.get("message") or f"(no message; keys {', '.join(sorted(entry)[:3])})"
+            found[f"{str(message)[:60]}{error}"] += 1
+        elif line.strip():
+            found["non-JSON output lines (warnings, tracebacks)"] += 1
+    return found
+
+
+def run_workload(services: Services, name: str, params: dict[str, Any], latency: float = API_LATENCY) -> WorkloadRun:
+    services.fresh(latency)
+    params = {**params, "pids": services.pids}
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        out = Path(scratch) / "report.json"
+        done = subprocess.run(
+            [sys.executable, "-m", "tools.bench.workload", name, json.dumps(params), str(out)],
+            cwd=ROOT,
+            env=services.function_env(),
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"workload {name!r} failed ({done.returncode}):\n{done.stderr[-3000:]}")
+        report = json.loads(out.read_text(encoding="utf-8"))
+    calls = Counter(str(call["Action"]) for call in services.emulator.calls())
+    tasks = len(services.emulator.tasks())
+    return WorkloadRun(report, calls, tasks, _log_messages(done.stdout + done.stderr))
+
+
+def drain(services: Services, count: int, batch: int) -> WorkloadRun:
+    params = {"tag": f"drain{batch}-{uuid.uuid4().hex[:8]}", "count": count, "batch": batch, "max_receive_count": 5}
+    return run_workload(services, "drain", params)  # tasks and dead letters are reported, not asserted
+
+
+def sweep(services: Services, count: int) -> WorkloadRun:
+    return run_workload(services, "sweep", {"tag": f"sweep-{uuid.uuid4().hex[:8]}", "count": count})
+
+
+def dynamodb_requests(services: Services, count: int) -> dict[str, dict[str, Any]]:
+    """Per transport and case: median requests per booking, and the median booking's operations."""
+    run = run_workload(services, "dynamodb", {"tag": f"ddb-{uuid.uuid4().hex[:8]}", "count": count}, latency=0.0)
+    found: dict[str, dict[str, Any]] = {}
+    for label, bookings in run.report["perBooking"].items():
+        totals = [sum(operations.values()) for operations in bookings]
+        typical = sorted(bookings, key=lambda operations: sum(operations.values()))[len(bookings) // 2]
+        found[label] = {
+            "median": statistics.median(totals),
+            "min": min(totals),
+            "max": max(totals),
+            "operations": dict(sorted(typical.items())),
+            "answers": run.report["answers"][label],
+        }
+    return found
+
+
+def memory(services: Services) -> WorkloadRun:
+    return run_workload(services, "memory", {"tag": f"rss-{uuid.uuid4().hex[:8]}"})
