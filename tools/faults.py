@@ -64,13 +64,19 @@ class FaultCounter:
 
 
 class FaultChooser:
-    """Draws each request's fate: `None` (forward normally) or one of `kinds`, with probability `rate`."""
+    """Draws each request's fate: `None` (forward normally) or one of `kinds`, with probability `rate`.
 
-    def __init__(self, rate: float, kinds: tuple[str, ...], seed: int | None = None) -> None:
+    `script` fates, when given, come first and in order (a test that wants "the first call times out").
+    """
+
+    def __init__(
+        self, rate: float, kinds: tuple[str, ...], seed: int | None = None, script: list[str | None] | None = None
+    ) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"a fault rate is a probability, got {rate}")
         self.rate = rate
         self._kinds = kinds
+        self._script = list(script or [])
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self.counter = FaultCounter()
@@ -79,10 +85,14 @@ class FaultChooser:
     def draw(self) -> str | None:
         with self._lock:
             self.decisions += 1
-            if self._random.random() >= self.rate:
+            if self._script:
+                kind = self._script.pop(0)
+            elif self._random.random() >= self.rate:
                 return None
-            kind = self._random.choice(self._kinds)
-        self.counter.add(kind)
+            else:
+                kind = self._random.choice(self._kinds)
+        if kind is not None:
+            self.counter.add(kind)
         return kind
 
 
@@ -94,10 +104,18 @@ class FaultProxy:
     own timeout (`LIVE_TIMEOUT_SECONDS`).
     """
 
-    def __init__(self, upstream: str, *, rate: float, seed: int | None = None, timeout_seconds: float = 1.5) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        rate: float,
+        seed: int | None = None,
+        script: list[str | None] | None = None,
+        timeout_seconds: float = 1.5,
+    ) -> None:
         parts = urlsplit(upstream)
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self.chooser = FaultChooser(rate, FAULT_KINDS, seed)
+        self.chooser = FaultChooser(rate, FAULT_KINDS, seed, script)
         self.timeout_seconds = timeout_seconds
         self.forwarded = FaultCounter()
         self._server = _ProxyServer(("127.0.0.1", 0), _handler_for(self))
@@ -204,14 +222,19 @@ class PublishFaults:
 
     EVENT = "before-call.sns.Publish"
 
-    def __init__(self, rate: float, seed: int | None = None) -> None:
-        self.chooser = FaultChooser(rate, PUBLISH_FAULT_KINDS, seed)
+    def __init__(
+        self, rate: float, seed: int | None = None, script: list[str | None] | None = None, delay_seconds: float = 0.0
+    ) -> None:
+        self.chooser = FaultChooser(rate, PUBLISH_FAULT_KINDS, seed, script)
+        self.delay_seconds = delay_seconds  # every publish is this slow (to widen a race a test shows)
 
     @property
     def injected(self) -> dict[str, int]:
         return self.chooser.counter.snapshot()
 
     def __call__(self, **kwargs: Any) -> None:
+        if self.delay_seconds:
+            time.sleep(self.delay_seconds)
         fault = self.chooser.draw()
         if fault is None:
             return

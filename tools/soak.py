@@ -163,13 +163,15 @@ class SoakReport:
     lost: list[str] = field(default_factory=list)
     results: Counter[str] = field(default_factory=Counter)
     dead_letters: dict[str, str] = field(default_factory=dict)  # booking id -> reason
+    repeated_results: list[str] = field(default_factory=list)  # bookings whose one result went out twice
     problems: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
             f"bookings {self.bookings}, messages {self.messages}, tasks {self.tasks}, duplicates {self.duplicates}, "
             f"lost {len(self.lost)}",
-            f"results published by status: {dict(sorted(self.results.items()))}",
+            f"results published by status: {dict(sorted(self.results.items()))}; the same result published "
+            f"again for {len(self.repeated_results)} bookings {self.repeated_results[:10]}",
             f"DLQ entries: {len(self.dead_letters)}"
             + "".join(f"\n  {booking}: {reason}" for booking, reason in sorted(self.dead_letters.items())),
         ]
@@ -210,6 +212,9 @@ def verify(
             if [r for r in published if r["status"] != "failed"] and failed:
                 report.problems.append(f"{booking_id}: in the DLQ with contradicting results {published}")
             continue
+        if len(published) > 1 and all(r == published[0] for r in published):
+            report.repeated_results.append(booking_id)  # one outcome, published more than once
+            published = published[:1]
         if not published:
             report.lost.append(booking_id)
             report.problems.append(f"{booking_id}: no result and not in the DLQ (lost)")
@@ -230,6 +235,12 @@ def verify(
 # -- a Lambda timeout in the middle of a batch ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Kill:
+    tasks_made: int  # the batch's tasks that existed when the invocation was killed
+    while_running: bool  # the invocation had not returned: the kill landed mid-batch
+
+
 def lambda_timeout(
     env: Mapping[str, str],
     emulator: Any,
@@ -238,12 +249,12 @@ def lambda_timeout(
     *,
     lease_seconds: float,
     kill_after_tasks: int = 6,
-) -> tuple[int, SqsSimulator]:
+) -> tuple[Kill, SqsSimulator]:
     """Run one batch in a child process, SIGKILL it once `kill_after_tasks` of its tasks exist, then
     redeliver the whole batch after the claim lease lapsed. With the child's rate limited (e.g.
     `LIVE_API_RATE_PER_SECOND=4` in `env`) and late answers, the kill finds some bookings finished, some
-    with a task the ledger does not know yet, and some not started. Returns the tasks made before the kill and
-    the simulator that redelivered (its DLQ should be empty)."""
+    with a task the ledger does not know yet, and some not started. Returns what the kill met and the
+    simulator that redelivered (its DLQ should be empty)."""
     streams = {m.stream_name for m in messages}
     records = [sqs_record(m.body, message_id=m.message_id, source=m.source) for m in messages]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle_file:
@@ -255,7 +266,7 @@ def lambda_timeout(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    made = 0
+    made, running = 0, False
     try:
         deadline = time.monotonic() + 60
         while child.poll() is None and time.monotonic() < deadline:
@@ -263,6 +274,7 @@ def lambda_timeout(
             if made >= kill_after_tasks:
                 break
             time.sleep(0.02)
+        running = child.poll() is None
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
@@ -274,7 +286,7 @@ def lambda_timeout(
         message.receive_count = 1
     redelivery.send(messages)
     redelivery.run(give_up_after=120)
-    return made, redelivery
+    return Kill(tasks_made=made, while_running=running), redelivery
 
 
 def _invoke_queue(path: str) -> int:
@@ -372,12 +384,16 @@ def main(argv: list[str] | None = None) -> int:
         publish_faults.chooser.rate = 0.0
         env = {**soak_env(stack.env(), emulator.endpoint, lease_seconds=3), "LIVE_API_RATE_PER_SECOND": "4"}
         batch = make_bookings(10, int(time.time()), f"kill{seed % 100_000}", duplicate_every=0)
-        made, redelivery = lambda_timeout(env, emulator, handler.queue, batch, lease_seconds=3)
+        killed, redelivery = lambda_timeout(env, emulator, handler.queue, batch, lease_seconds=3)
         timeout_report = verify(
             batch, emulator.tasks, stack.results(), redelivery.dead_letters, only={m.stream_name for m in batch}
         )
-        print(f"lambda timeout: killed after {made} of 10 tasks; redelivered: " + "; ".join(timeout_report.lines()))
+        print(
+            f"lambda timeout: killed after {killed.tasks_made} of 10 tasks; redelivered: "
+            + "; ".join(timeout_report.lines())
+        )
     problems = [*report.problems, *timeout_report.problems]
+    problems += [f"{booking}: its result was published more than once" for booking in report.repeated_results]
     problems += [f"in the DLQ after the kill: {m.booking_id}" for m in redelivery.dead_letters]
     if problems:
         print("\nSOAK FAILED:\n  " + "\n  ".join(problems[:50]))
