@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -30,6 +31,7 @@ DAY = 24 * 3600
 CALCOM_FIRST, CALCOM_MOVED = "qX4nT2vRbZ8hWkLm5PcD1s", "mR7pQ3sLw9YcV2nHk6JdF0"  # uids in tests/fixtures/calcom
 CALENDLY_FIRST, CALENDLY_MOVED = "0f6c1a3e-9b2d-4e7f-8a1c-3d5e7f9b1a2c", "3a5c7e9b-1d3f-4a5c-8e7a-9b1d3f5a7c9e"
 WEEKS_3 = 21 * DAY
+LOG_LEVEL = os.environ.get("DEMO_LOG_LEVEL", "WARNING").upper()  # DEBUG: how tests/e2e/test_secrets.py runs it
 
 
 class DemoClock:
@@ -60,6 +62,8 @@ def show(label: str, response: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    if LOG_LEVEL == "DEBUG":  # every library's log too (botocore, urllib3, the SDK): what a secret could leak into
+        logging.basicConfig(level=logging.DEBUG)
     real_api = not os.environ.get("LIVE_ENDPOINT") and bool(os.environ.get("TENCENTCLOUD_SECRET_ID"))
     clock = DemoClock()
     with ExitStack() as running:
@@ -73,7 +77,7 @@ def main() -> int:
             "CALENDLY_WEBHOOK_SECRET": sample_events.CALENDLY_SECRET,
             "DIRECT_WEBHOOK_SECRET": sample_events.DIRECT_SECRET,
             "POWERTOOLS_TRACE_DISABLED": "1",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
             "POWERTOOLS_METRICS_DISABLED": "1",
         }
         emulator = None
