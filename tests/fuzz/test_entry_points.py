@@ -201,6 +201,8 @@ def test_malformed_events_are_answered_never_raised(fuzz: Harness, event: Any, r
     if route is not None and isinstance(event, dict):
         good = http_event(route, json.dumps(event.get("body")), {}, version=str(event.get("version") or "2.0"))
         event = {**good, **{k: v for k, v in event.items() if k != "version"}}
+        if route in ROUTES.values() and "body" in event and not isinstance(event["body"], str | None):
+            event["body"] = json.dumps(event["body"])  # a body that is not a string: pinned in test_findings.py
     answer = fuzz.webhook(event).response
     assert 400 <= answer["statusCode"] < 500, answer
     if not pinned_queue_bug(event):
