@@ -372,6 +372,7 @@ def soak_in_rounds(
         total.deliveries += sqs.deliveries
         total.redeliveries += sqs.redeliveries
         total.dead_letters += sqs.dead_letters
+        print(f"  round {first // round_size + 1}: {len(results)} results so far", file=sys.stderr, flush=True)
     return total, results
 
 

@@ -68,7 +68,12 @@ def test_simulator_redelivers_only_listed_failures_with_a_higher_receive_count_t
 
 def test_simulator_batches_hold_at_most_ten_records() -> None:
     sizes: list[int] = []
-    sqs = SqsSimulator(lambda event, _: sizes.append(len(event["Records"])) or {}, max_receive_count=1)
+
+    def queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        sizes.append(len(event["Records"]))
+        return {"batchItemFailures": []}
+
+    sqs = SqsSimulator(queue, max_receive_count=1)
     sqs.send(Message(f"m{n}", f"b{n}", f"s{n}", "{}") for n in range(23))
     sqs.run(give_up_after=10)
     assert sizes == [10, 10, 3]
