@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY_OK  := $(VENV)/.installed
 NODE_OK := node_modules/.installed
 
-.PHONY: setup lint unit test demo bench package events stack clean
+.PHONY: setup lint unit test demo bench package events stack clean soak
 
 setup: $(PY_OK) $(NODE_OK)
 
@@ -29,6 +29,13 @@ lint: $(PY_OK)
 # Everything CI runs: lint, unit + integration + e2e tests, and the packaging checks (osls + cfn-lint).
 test: setup lint
 	$(BIN)/pytest --cov --cov-report=term:skip-covered
+
+# The long proof: 10,000 fuzz cases over both entry points (hypothesis profile `soak`), then 1,000 bookings
+# through handler.queue with 30 % of Tencent calls and 10 % of SNS publishes failing, and a Lambda killed
+# mid-batch (tools/soak.py). `make test` runs a small version of both.
+soak: setup
+	HYPOTHESIS_PROFILE=soak $(BIN)/pytest tests/fuzz -p no:cacheprovider --hypothesis-show-statistics
+	$(BIN)/python -m tools.soak --bookings 1000
 
 unit: $(PY_OK)
 	$(BIN)/pytest tests/unit

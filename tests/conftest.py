@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tools.local_aws import CREDENTIALS, LocalStack, moto_server
 
@@ -16,6 +17,13 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "RecordTaskTests")
 for _name, _value in CREDENTIALS.items():
     os.environ.setdefault(_name, _value)
+
+# Hypothesis profiles, chosen by HYPOTHESIS_PROFILE: `ci` keeps hypothesis' default of 100 examples per
+# test (the four fuzz tests run 400 cases in `make test`); `soak` runs 2,500 per test (`make soak`: the
+# fuzz tests run 10,000 cases).
+settings.register_profile("ci", max_examples=100)
+settings.register_profile("soak", max_examples=2500)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 EMULATOR_KEYS = {"TENCENTCLOUD_SECRET_ID": "AKIDEMULATOR", "TENCENTCLOUD_SECRET_KEY": "emulator-secret-key"}
 

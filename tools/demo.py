@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import sys
 import time
@@ -35,6 +36,7 @@ CALENDLY_FIRST, CALENDLY_MOVED = "0f6c1a3e-9b2d-4e7f-8a1c-3d5e7f9b1a2c", "3a5c7e
 WEEKS_3 = 21 * DAY
 CALLBACK_KEY = "tencent-test-key"
 RECORDED = ["recording_started", "recorded", "recording_ended"]
+LOG_LEVEL = os.environ.get("DEMO_LOG_LEVEL", "WARNING").upper()  # DEBUG: how tests/e2e/test_secrets.py runs it
 
 
 class DemoClock:
@@ -65,6 +67,8 @@ def show(label: str, response: dict[str, Any]) -> None:
 
 
 def main() -> int:
+    if LOG_LEVEL == "DEBUG":  # every library's log too (botocore, urllib3, the SDK): what a secret could leak into
+        logging.basicConfig(level=logging.DEBUG)
     real_api = not os.environ.get("LIVE_ENDPOINT") and bool(os.environ.get("TENCENTCLOUD_SECRET_ID"))
     clock = DemoClock()
     with ExitStack() as running:
@@ -79,7 +83,7 @@ def main() -> int:
             "DIRECT_WEBHOOK_SECRET": sample_events.DIRECT_SECRET,
             "TENCENT_CALLBACK_KEY": CALLBACK_KEY,
             "POWERTOOLS_TRACE_DISABLED": "1",
-            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "POWERTOOLS_LOG_LEVEL": LOG_LEVEL,
             "POWERTOOLS_METRICS_DISABLED": "1",
         }
         emulator = None
