@@ -6,9 +6,11 @@ apart; the reasoning (memory size, what each figure is bound by) is computed fro
 
 from __future__ import annotations
 
+import re
 import statistics
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from tools.bench.cold import BOTO3, FLOOR, HANDLER, HANDLER_TRACED, WEBHOOK, ColdResults
@@ -172,7 +174,7 @@ def _memory_section(m: Measurements) -> list[str]:
         "size; only the waiting part costs more with more memory), so the cold answer decides. "
         f"**Recommended: {choice} MB**, the smallest size with at least twice the peak RSS whose conservative "
         f"cold-answer estimate is within {COLD_TARGET_MS / 1000:.0f} s (a chosen bound); if the init phase does "
-        f"run at full speed, {optimistic} MB meets the same bound. serverless.yml configures 256 MB today.",
+        f"run at full speed, {optimistic} MB meets the same bound. serverless.yml sets {_configured_memory()} MB.",
         "",
     ]
     return lines
@@ -279,11 +281,10 @@ def render(m: Measurements) -> str:
         "seeding the deferred "
         f"bookings (not timed) took {_spread([r.report['seedSeconds'] for r in m.sweeps], ' s', 1)}. "
         f"Function log lines: {_logs(m.sweeps)}.",
-        "- The local stand-in: moto 5.2's `TransactWriteItems` (one per created booking) deep-copies the whole "
-        "table for its rollback, so each costs time in proportion to the table (tens of ms at a few hundred "
-        "items, hundreds at a thousand: the sweep's table holds its deferred bookings), and does so without a "
-        "lock (concurrent requests fail with HTTP 500, so the bench's DynamoDB server answers one at a time). "
-        "Real DynamoDB has neither cost; the drain and sweep figures here are upper bounds of the function's.",
+        "- The local stand-in: each moto request costs 10-40 ms of CPU (more as its tables and queues grow), on "
+        "the same 2 cores as the function; when the function's and moto's CPU together approach 2 s per second "
+        "of wall time, moto sets the pace. AWS serves those requests from its fleet: the drain and sweep "
+        "figures here are upper bounds of the function's.",
         "- DynamoDB requests: "
         + "; ".join(
             f"{label}: {v['median']:g} ({', '.join(f'{op} {n}' for op, n in v['operations'].items())}; "
@@ -294,3 +295,10 @@ def render(m: Measurements) -> str:
         *_memory_section(m),
     ]
     return "\n".join(lines)
+
+
+def _configured_memory() -> str:
+    """`provider.memorySize` as serverless.yml sets it (read as text: the file has CloudFormation tags)."""
+    text = (Path(__file__).resolve().parents[2] / "serverless.yml").read_text()
+    found = re.search(r"^  memorySize: (\d+)", text, flags=re.M)
+    return found.group(1) if found else "?"

@@ -4,10 +4,8 @@ bench times is the function's own cost plus the latency the emulator is told to 
 
 DynamoDB gets a moto server of its own (`AWS_ENDPOINT_URL_DYNAMODB`), SNS and SQS share the other
 (`AWS_ENDPOINT_URL`): one moto process works under one GIL, at 10-50 ms of CPU per request on this kind
-of machine, which alone would cap a drain's pace; AWS has no such single core. The DynamoDB server
-answers one request at a time: moto 5.2's `TransactWriteItems` deep-copies the table without a lock, so
-concurrent requests make it fail with HTTP 500 ("dictionary changed size during iteration"), which the
-function rightly takes as a transient ledger failure; serial answers cost no throughput under a GIL.
+of machine, which alone would cap a drain's pace; AWS has no such single core. (The ledger makes no
+`TransactWriteItems`: moto 5.2's deep-copies the whole table without a lock, which made it slow and racy.)
 """
 
 from __future__ import annotations
@@ -31,11 +29,11 @@ EMULATOR_KEYS = {"TENCENTCLOUD_SECRET_ID": "AKIDEMULATOR", "TENCENTCLOUD_SECRET_
 DIRECT_SECRET = "direct-test-secret"  # tools/sample_events.DIRECT_SECRET signs the bench's webhook events
 READY_SECONDS = 60.0  # generous: a loaded 2-core host can take seconds to start a server
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
-SERIAL_MOTO = (  # moto's own server (moto/server.py), without its request threads
+MOTO = (  # moto's own server (moto/server.py), threaded
     "import sys\n"
     "from werkzeug.serving import run_simple\n"
     "from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n"
-    "run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=False,"
+    "run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=True,"
     " request_handler=MotoRequestHandler)\n"
 )
 
@@ -136,7 +134,7 @@ def running_services() -> Iterator[Services]:
         pids, endpoints = {}, {}
         servers = {
             "moto sns+sqs": [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"],
-            "moto dynamodb": [sys.executable, "-c", SERIAL_MOTO, "127.0.0.1"],
+            "moto dynamodb": [sys.executable, "-c", MOTO, "127.0.0.1"],
         }
         for name, command in servers.items():
             port = free_port()
