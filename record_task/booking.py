@@ -65,11 +65,6 @@ class Booking:
     replaces: str | None = None  # a reschedule: the booking whose tasks this one replaces
     skip_reason: str | None = None  # set when the event needs no action (answered `skipped`)
 
-    @property
-    def key(self) -> str:
-        """The idempotency key: source + booking id + action."""
-        return f"{self.source}:{self.booking_id}:{self.action}"
-
     @classmethod
     def booked(
         cls,

@@ -9,7 +9,7 @@ scheduled event the invitee belongs to:
 - Booking id: the last path segment of `payload.scheduled_event.uri` (the scheduled event's UUID).
 - Window: `payload.scheduled_event.start_time` / `end_time` (ISO 8601 UTC, microseconds, `Z`).
 - `invitee.created` creates. A second invitee of a group event maps to the same booking id, so the
-  idempotency key makes it a duplicate, never a second task.
+  ledger answers it as a duplicate, never a second task.
 - `invitee.canceled` cancels only when the meeting itself is over: `scheduled_event.status` is
   `canceled` or `scheduled_event.invitees_counter.active` is 0. Otherwise others still attend and
   the event is skipped ("N invitees still active").
