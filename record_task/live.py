@@ -9,30 +9,26 @@ measurements: docs/live-adapter.md.
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger
 
 from record_task.config import Settings
 from record_task.credentials import SdkCredential, credentials_from
-from record_task.errors import ConfigurationError, RecordTaskError
+from record_task.errors import RecordTaskError
 from record_task.live_errors import NETWORK_ERRORS, Answer, backoff_delay, is_transient, outcome_of
 from record_task.plan import RecordTaskRequest
 from record_task.rate_limit import RateLimiter, shared_limiter
+from record_task.sdk import SdkClients, parse_endpoint
 
 __all__ = ["CreatedTask", "LiveApi", "TaskInfo", "credentials_from", "parse_endpoint"]
 
 logger = Logger(service="record-task", child=True)
 
-SERVICE = "live"
-API_VERSION = "2018-08-01"
 CREATE = "CreateRecordTask"
 DESCRIBE = "DescribeRecordTask"
 
@@ -77,15 +73,12 @@ class LiveApi:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._scheme, self._host = parse_endpoint(endpoint)
+        self._clients = SdkClients(endpoint, SdkCredential(credentials), timeout_seconds)
         self._default_region = default_region
-        self._credentials = SdkCredential(credentials)
-        self._timeout = timeout_seconds
         self._budget = retry_budget_seconds
         self._sleep = sleep
         self._clock = clock
         self._limiter = shared_limiter(rate_per_second)
-        self._clients = threading.local()  # one SDK client per (thread, region): a requests.Session each
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LiveApi:
@@ -191,7 +184,7 @@ class LiveApi:
     def _attempt(
         self, action: str, params: dict[str, Any], region: str, limiter: RateLimiter | None
     ) -> Answer | RecordTaskError:
-        client = self._client(region)
+        client = self._clients.for_region(region)
         with limiter.slot() if limiter is not None else nullcontext() as slot:
             outcome = outcome_of(action, lambda: client.call_json(action, params))
             unanswered = isinstance(outcome, RecordTaskError) and outcome.code in NETWORK_ERRORS
@@ -209,24 +202,6 @@ class LiveApi:
         self._sleep(delay)
         return True
 
-    def _client(self, region: str) -> Any:
-        clients: dict[str, Any] = self._clients.__dict__.setdefault("by_region", {})
-        client = clients.get(region)
-        if client is None:
-            client = clients[region] = self._build_client(region)
-        return client
-
-    def _build_client(self, region: str) -> Any:
-        from tencentcloud.common.common_client import CommonClient
-        from tencentcloud.common.profile.client_profile import ClientProfile
-        from tencentcloud.common.profile.http_profile import HttpProfile
-
-        # At DEBUG the SDK dumps whole requests, Authorization header included: keep them out of our logs.
-        logging.getLogger("tencentcloud_sdk_common").propagate = False
-        http = HttpProfile(protocol=self._scheme, endpoint=self._host, reqTimeout=self._timeout, keepAlive=True)
-        profile = ClientProfile(httpProfile=http, language="en-US", disable_region_breaker=True)
-        return CommonClient(SERVICE, API_VERSION, self._credentials, region, profile=profile)
-
 
 def _task_info(item: dict[str, Any]) -> TaskInfo:
     return TaskInfo(
@@ -237,13 +212,3 @@ def _task_info(item: dict[str, Any]) -> TaskInfo:
         start_time=int(item.get("StartTime", 0)),
         end_time=int(item.get("EndTime", 0)),
     )
-
-
-def parse_endpoint(endpoint: str) -> tuple[str, str]:
-    """`LIVE_ENDPOINT` as (scheme, host[:port]): a bare host means https, a URL keeps its own scheme."""
-    parts = urlsplit(endpoint.strip() if "://" in endpoint else f"https://{endpoint.strip()}")
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise ConfigurationError(
-            f"LIVE_ENDPOINT must be a host (live.intl.tencentcloudapi.com) or http(s)://host[:port], got {endpoint!r}"
-        )
-    return parts.scheme, parts.netloc

@@ -23,9 +23,11 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from record_task.config import Settings
+from record_task.credentials import SdkCredential
 from record_task.errors import ConfigurationError, PermanentFailure, TransientFailure
 from record_task.live import CreatedTask, LiveApi, parse_endpoint
 from record_task.live_errors import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS
+from record_task.sdk import SdkClients
 from tests.integration.conftest import KEYS, REGION, FakeTime, actions, planned
 from tools.emulator import Emulator
 
@@ -446,12 +448,12 @@ def test_the_sdks_request_dumps_stay_out_of_our_logs(make_api: MakeApi) -> None:
     assert not [message for message in collect.messages if "Authorization" in message or KEYS[1] in message]
 
 
-def test_one_sdk_client_per_thread_and_region(make_api: MakeApi) -> None:
-    api = make_api()
-    here = api._client(REGION)
-    assert api._client(REGION) is here and api._client("ap-tokyo") is not here
+def test_one_sdk_client_per_thread_and_region(live_emulator: Emulator) -> None:
+    clients = SdkClients(live_emulator.endpoint, SdkCredential(lambda: KEYS), 2)
+    here = clients.for_region(REGION)
+    assert clients.for_region(REGION) is here and clients.for_region("ap-tokyo") is not here
     elsewhere: list[object] = []
-    worker = threading.Thread(target=lambda: elsewhere.append(api._client(REGION)))
+    worker = threading.Thread(target=lambda: elsewhere.append(clients.for_region(REGION)))
     worker.start()
     worker.join()
     assert elsewhere[0] is not here
