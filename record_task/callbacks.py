@@ -1,15 +1,11 @@
-"""Tencent CSS recording callbacks: who sent one (`verify_callback`) and what it says (`parse_callback`).
-
-Tencent signs a callback with `sign = MD5(callback key + t)`, `t` being the signature's expiry; both travel in
-the JSON body. Everything here is pure (the clock is a parameter) so every rule is tested without a server.
+"""Tencent CSS recording callbacks: what an authenticated one says (`parse_callback`; its signature is
+checked by `signatures.verify_callback`). Pure, so every rule is tested without a server.
 A recording callback with unusable fields is a `MalformedCallback` value, not an exception: the route answers
 it 200 and reports it, since Tencent retries anything else. Field names and types: tests/fixtures/tencent/README.md.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,16 +15,11 @@ from typing import Any
 from record_task.booking import has_lone_surrogate
 from record_task.errors import ErrorInfo
 
-KEY_SETTING = "TENCENT_CALLBACK_KEY"
 RECORDING_FILE, RECORDING_STATUS, RECORDING_EXCEPTION = 100, 332, 341
 MAX_ID = 256  # task, session, file and stream ids
 MAX_URL = 2048
 MAX_ECHO = 1024  # any one string echoed under `recordEvent`: a result stays far below SNS's 256 KB
 _MAX_DIGITS = 12  # UNIX seconds until the year 33658; longer is garbage, not a time
-
-
-class CallbackRefused(Exception):
-    """Not proven to come from Tencent: answered 401. The message names the problem, never the key."""
 
 
 class RecordingState(StrEnum):
@@ -105,34 +96,9 @@ class MalformedCallback:
     error: ErrorInfo
 
 
-def sign_callback(key: str, t: int) -> str:
-    """Tencent's `sign`: lowercase hex MD5 of the key followed by the decimal `t`."""
-    return hashlib.md5((key + str(t)).encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
-def verify_callback(raw: bytes, key: str | None, now: int) -> dict[str, Any]:
-    """The body of a callback Tencent signed with `key` and whose `t` is not past; else `CallbackRefused`."""
-    if not key:
-        raise CallbackRefused(f"{KEY_SETTING} is not configured, so /webhooks/tencent refuses every callback")
-    body = _json_object(raw)
-    if body is None or "t" not in body or "sign" not in body:
-        raise CallbackRefused("the callback cannot be authenticated: the body must be a JSON object with t and sign")
-    expires = _natural(body["t"])
-    if expires is None:
-        raise CallbackRefused("the callback cannot be authenticated: t must be a UNIX time in decimal digits")
-    if expires < now:
-        raise CallbackRefused(f"the callback has expired: t={expires} is before now ({now})")
-    given = body["sign"]
-    # Bytes, not str: compare_digest refuses non-ASCII str, and a sender may put anything there.
-    given_bytes = given.strip().lower().encode("utf-8", "replace") if isinstance(given, str) else b""
-    if not hmac.compare_digest(given_bytes, sign_callback(key, expires).encode("ascii")):
-        raise CallbackRefused(f"the callback's sign does not match t and {KEY_SETTING}")
-    return body
-
-
 def parse_callback(body: Mapping[str, Any]) -> RecordingFile | RecordingStatus | OtherEvent | MalformedCallback:
     """What an authenticated callback says; never raises for any JSON object."""
-    event_type = _natural(body.get("event_type"))
+    event_type = natural(body.get("event_type"))
     if event_type is None:
         return MalformedCallback(None, _error("event_type", "must be an integer"))
     if event_type == RECORDING_FILE:
@@ -209,7 +175,7 @@ class _Fields:
         return value
 
     def natural(self, name: str) -> int:
-        value = _natural(self.body.get(name))
+        value = natural(self.body.get(name))
         if value is None:
             self.fail(name, "must be a non-negative integer")
             return 0
@@ -225,7 +191,7 @@ def _error(name: str, rule: str) -> ErrorInfo:
     return ErrorInfo(code="InvalidParameter", message=f"the callback's {name} {rule}", field=name)
 
 
-def _json_object(raw: bytes | str) -> dict[str, Any] | None:
+def json_object(raw: bytes | str) -> dict[str, Any] | None:
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError):  # not JSON, not UTF-8, an integer too long, or nested too deep
@@ -233,7 +199,7 @@ def _json_object(raw: bytes | str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) and not has_lone_surrogate(value) else None
 
 
-def _natural(value: object) -> int | None:
+def natural(value: object) -> int | None:
     """A uint64 (the widest published type), given as a JSON number or a string of at most 12 digits."""
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS:
         return int(value)
@@ -244,7 +210,7 @@ def _natural(value: object) -> int | None:
 
 def _session_of(callback_ext: object) -> str:
     """`callback_ext` is a string holding a JSON object; its `session_id` is "for reference only"."""
-    ext = _json_object(callback_ext) if isinstance(callback_ext, str) and len(callback_ext) <= MAX_ECHO else None
+    ext = json_object(callback_ext) if isinstance(callback_ext, str) and len(callback_ext) <= MAX_ECHO else None
     session = ext.get("session_id") if ext else None
     return session if isinstance(session, str) and len(session) <= MAX_ID else ""
 

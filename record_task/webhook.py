@@ -22,13 +22,13 @@ from aws_lambda_powertools.event_handler.exceptions import ServiceError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.booking import Source
-from record_task.callbacks import CallbackRefused, parse_callback, verify_callback
+from record_task.callbacks import parse_callback
 from record_task.config import Settings
 from record_task.decision import BookingDecision
 from record_task.errors import ErrorInfo, InvalidBooking, TransientFailure
 from record_task.outcomes import Outcome
 from record_task.recordings import Recordings
-from record_task.signatures import SignatureError, verify_calcom, verify_calendly, verify_direct
+from record_task.signatures import SignatureError, verify_calcom, verify_calendly, verify_callback, verify_direct
 from record_task.sources import parse_booking, parse_json_body
 
 logger = Logger(service="record-task", child=True)
@@ -114,7 +114,7 @@ class Webhook:
         """A Tencent recording callback: 401 unless signed, else 200 (Tencent retries anything else)."""
         try:
             body = verify_callback(raw, self._settings.tencent_callback_key, now)
-        except CallbackRefused as exc:
+        except SignatureError as exc:
             logger.warning("callback refused", extra={"reason": str(exc)})
             return _error(401, ErrorInfo("Unauthorized", str(exc)))
         result = self._recordings.receive(parse_callback(body), now)

@@ -26,8 +26,8 @@ from record_task.callbacks import (
     RecordingState,
     RecordingStatus,
     parse_callback,
-    verify_callback,
 )
+from record_task.signatures import verify_callback
 from tests.integration.conftest import sdk_call
 from tools.emulator import Emulator, SentCallback
 
