@@ -45,9 +45,9 @@ def main() -> None:
     parser.add_argument("--cold-runs", type=int, default=11, help="interleaved rounds of the cold jobs (>= 9)")
     # Against moto a drain takes about a minute and a sweep several (BENCHMARKS.md says why): these counts
     # keep `make bench` near 10 minutes on 2 cores; those figures are ratios to a fixed minimum.
-    parser.add_argument("--drain-runs", type=int, default=3, help="runs of the 200-booking drain")
-    parser.add_argument("--sequential-runs", type=int, default=1, help="runs of the one-at-a-time baseline")
-    parser.add_argument("--sweep-runs", type=int, default=1, help="runs of the 400-booking sweep")
+    parser.add_argument("--drain-runs", type=int, default=9, help="runs of the 200-booking drain")
+    parser.add_argument("--sequential-runs", type=int, default=3, help="runs of the one-at-a-time baseline")
+    parser.add_argument("--sweep-runs", type=int, default=9, help="runs of the 400-booking sweep")
     parser.add_argument("--drain", type=int, default=200, help="bookings in the drain")
     parser.add_argument("--sweep", type=int, default=400, help="due bookings in the sweep")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")

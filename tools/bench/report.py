@@ -207,10 +207,10 @@ def _cpu_split(runs: list[WorkloadRun], minimum: float | None = None) -> str:
 
 
 def _noise(machine: dict[str, str]) -> str:
-    """Other jobs on the machine inflate every figure: say so when the load average shows them."""
-    load = max(float(machine[key].split("/")[0]) for key in ("load_before", "load_after"))
-    if load < 1.0:
-        return "- The machine was otherwise idle (1-minute load average below 1 before and after the run)."
+    """Other jobs on the machine inflate every figure: say so when the load average before the run shows
+    them (the load after it is the bench's own)."""
+    if float(machine["load_before"].split("/")[0]) < 1.0:
+        return "- The machine was otherwise idle (1-minute load average below 1 when the run began)."
     return (
         "- **Noise**: this run shared the machine's cores with other jobs (see the load average): absolute "
         "times are inflated and noisy. Ratios are measured side by side (interleaved runs) to cancel part of "
