@@ -136,10 +136,8 @@ class BookingDecision:
             )
             rejected = Result.for_booking(booking, "rejected", received_at, error=error)
             return self._verdict(_digest(booking, "rejected"), rejected, now)
-        if entry.state == State.CREATING:
-            if entry.lease_alive(now):
-                raise TransientFailure("the booking is being created by another invocation", code="InProgress")
-            resumed = self.creation.resume(entry, now, received_at)
+        if entry.state == State.CREATING:  # a live claim is another invocation's; a lapsed one is finished here
+            resumed = None if entry.lease_alive(now) else self.creation.resume(entry, now, received_at)
             if resumed is None:
                 raise TransientFailure("the booking is being created by another invocation", code="InProgress")
             self.announcer.announce(entry.pk, "create", resumed)
