@@ -100,9 +100,6 @@ class FaultProxy:
     """A threaded HTTP proxy on 127.0.0.1 in front of `upstream` that fails a share of API requests.
 
     Only API requests (those naming an `X-TC-Action`) are subject to faults; anything else is forwarded.
-    `serialize` forwards one request at a time: in front of the moto server it keeps moto's thread-unsafe
-    DynamoDB transactions (a concurrent one fails with "dictionary changed size", and its rollback can undo
-    other writes) from deciding what the soak sees; real DynamoDB has no such race.
     `timeout_seconds` is how long a `timeout` fault keeps the client waiting: set it past the client's
     own timeout (`LIVE_TIMEOUT_SECONDS`).
     """
@@ -115,10 +112,8 @@ class FaultProxy:
         seed: int | None = None,
         script: list[str | None] | None = None,
         timeout_seconds: float = 1.5,
-        serialize: bool = False,
     ) -> None:
         parts = urlsplit(upstream)
-        self._one_at_a_time = threading.Lock() if serialize else None
         self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.chooser = FaultChooser(rate, FAULT_KINDS, seed, script)
         self.timeout_seconds = timeout_seconds
@@ -135,8 +130,7 @@ class FaultProxy:
         self.chooser.rate = rate
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> _Answer:
-        with self._one_at_a_time or contextlib.nullcontext():
-            return self._forward(method, path, headers, body)
+        return self._forward(method, path, headers, body)
 
     def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> _Answer:
         connection = http.client.HTTPConnection(*self._upstream, timeout=30)

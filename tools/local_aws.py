@@ -7,17 +7,20 @@ them over real HTTP exactly as it would to AWS.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import socket
+import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import BaseWSGIServer, make_server
 
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
@@ -127,14 +130,47 @@ class LocalStack:
         return self.create()
 
 
+class OneRequestAtATime:
+    """Real DynamoDB applies each request atomically; moto's backends take no lock, so two concurrent
+    conditional puts on one key can both succeed (and two copies of a booking both claim it). Serving
+    one request at a time gives the stand-in the guarantee the ledger relies on."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        with self._lock:
+            return list(self._app(environ, start_response))
+
+
+def moto_wsgi_server(port: int) -> BaseWSGIServer:
+    """moto's own app (as `moto.server` builds it), threaded for I/O but atomic per request."""
+    app = OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
+    return make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
+
+
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
-    """A moto server on 127.0.0.1; yields its endpoint URL."""
-    port = port or free_port()
+    """A moto server on 127.0.0.1 in a thread of this process; yields its endpoint URL."""
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = moto_wsgi_server(port or free_port())
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
-        server.stop()
+        server.shutdown()
+        thread.join()
+
+
+def main() -> None:
+    """`python -m tools.local_aws --port N`: the same server in a process of its own (the bench's AWS)."""
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--port", type=int, required=True)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    moto_wsgi_server(parser.parse_args().port).serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -395,8 +395,7 @@ def main(argv: list[str] | None = None) -> int:
     moto_errors = ServerErrors()
     logging.getLogger("werkzeug").addFilter(moto_errors)
     with ExitStack() as running:
-        moto = running.enter_context(FaultProxy(running.enter_context(moto_server()), rate=0.0, serialize=True))
-        stack = LocalStack(endpoint=moto.endpoint).create()
+        stack = LocalStack(endpoint=running.enter_context(moto_server())).create()
         emulator = running.enter_context(start_emulator())
         proxy = running.enter_context(FaultProxy(emulator.endpoint, rate=args.fault_rate, seed=seed))
         publish_faults = running.enter_context(PublishFaults(args.publish_fault_rate, seed=seed).installed())

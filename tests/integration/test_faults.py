@@ -31,13 +31,6 @@ def proxy(emulator: Any) -> Iterator[FaultProxy]:
         yield running
 
 
-@pytest.fixture
-def serial_stack(moto_endpoint: str) -> Iterator[LocalStack]:
-    """The test's AWS resources behind a proxy that hands moto one request at a time (see FaultProxy)."""
-    with FaultProxy(moto_endpoint, rate=0.0, serialize=True) as serial:
-        yield LocalStack(endpoint=serial.endpoint).reset()
-
-
 def _load(stack: LocalStack, endpoint: str, monkeypatch: pytest.MonkeyPatch, **extra: str) -> Any:
     for name, value in {**soak_env(stack.env(), endpoint, lease_seconds=LEASE), **extra}.items():
         monkeypatch.setenv(name, value)
@@ -135,9 +128,8 @@ def test_two_copies_redelivered_together_after_a_failed_publish_publish_the_resu
 
 
 def test_soak_every_booking_ends_in_one_task_and_its_result_or_the_dlq(
-    serial_stack: LocalStack, proxy: FaultProxy, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    stack: LocalStack, proxy: FaultProxy, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stack = serial_stack
     proxy.set_rate(0.30)
     publish_faults = PublishFaults(rate=0.10, seed=SEED)
     with publish_faults.installed():
@@ -155,9 +147,8 @@ def test_soak_every_booking_ends_in_one_task_and_its_result_or_the_dlq(
 
 
 def test_a_lambda_killed_mid_batch_is_recovered_on_redelivery_with_one_task_per_booking(
-    serial_stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stack = serial_stack
     env = {**soak_env(stack.env(), emulator.endpoint, lease_seconds=2), "LIVE_API_RATE_PER_SECOND": "4"}
     handler = _load(stack, emulator.endpoint, monkeypatch)
     batch = _messages(10, "kill", duplicate_every=0)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -61,6 +63,24 @@ def test_an_item_is_written_once_and_the_loser_reads_the_winner_in_the_same_requ
     winner = ledger.insert(tombstone, NOW)
     assert winner is not None and winner.state == State.DEFERRED and winner.booking == booking()
     assert requests_made == Counter({"PutItem": 1})
+
+
+def test_of_many_concurrent_inserts_of_one_booking_exactly_one_is_written(stack: LocalStack) -> None:
+    """The claim rests on DynamoDB applying a conditional put atomically; the local stand-in must too
+    (tools/local_aws.OneRequestAtATime), or concurrent copies of a booking would both create its task."""
+    contenders = 8
+    for round_number in range(5):
+        entry, _ = deferred(booking(f"race-{round_number}"), NOW)
+        gate = threading.Barrier(contenders)
+
+        def insert(_: int, entry: Entry = entry, gate: threading.Barrier = gate) -> bool:
+            mine = BookingLedger(stack.bookings_table, boto3.client("dynamodb", endpoint_url=stack.endpoint))
+            gate.wait()
+            return mine.insert(entry, NOW, due_at=NOW) is None
+
+        with ThreadPoolExecutor(contenders) as pool:
+            written = list(pool.map(insert, range(contenders)))
+        assert written.count(True) == 1, written
 
 
 def test_only_one_of_two_takes_wins_and_a_lapsed_claim_can_be_taken_over(ledger: BookingLedger) -> None:

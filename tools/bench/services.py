@@ -29,13 +29,6 @@ EMULATOR_KEYS = {"TENCENTCLOUD_SECRET_ID": "AKIDEMULATOR", "TENCENTCLOUD_SECRET_
 DIRECT_SECRET = "direct-test-secret"  # tools/sample_events.DIRECT_SECRET signs the bench's webhook events
 READY_SECONDS = 60.0  # generous: a loaded 2-core host can take seconds to start a server
 KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
-MOTO = (  # moto's own server (moto/server.py), threaded
-    "import sys\n"
-    "from werkzeug.serving import run_simple\n"
-    "from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app\n"
-    "run_simple(sys.argv[1], int(sys.argv[2]), DomainDispatcherApplication(create_backend_app), threaded=True,"
-    " request_handler=MotoRequestHandler)\n"
-)
 
 
 def _request(url: str, payload: dict[str, Any] | None = None) -> Any:
@@ -133,8 +126,8 @@ def running_services() -> Iterator[Services]:
     with ExitStack() as started:
         pids, endpoints = {}, {}
         servers = {
-            "moto sns+sqs": [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p"],
-            "moto dynamodb": [sys.executable, "-c", MOTO, "127.0.0.1"],
+            "moto sns+sqs": [sys.executable, "-m", "tools.local_aws", "--port"],
+            "moto dynamodb": [sys.executable, "-m", "tools.local_aws", "--port"],
         }
         for name, command in servers.items():
             port = free_port()
