@@ -264,14 +264,22 @@ def test_sweep_uses_the_scheduled_time(handler: ModuleType, stack: LocalStack, e
 
 
 def test_log_lines_carry_the_ids_and_never_a_secret(load_handler: Callable[..., ModuleType]) -> None:
-    handler = load_handler(DIRECT_WEBHOOK_SECRET="super-secret-direct", CALCOM_WEBHOOK_SECRET="super-secret-calcom")
+    secrets = {"DIRECT_WEBHOOK_SECRET": "super-secret-direct", "CALCOM_WEBHOOK_SECRET": "super-secret-calcom"}
+    handler = load_handler(POWERTOOLS_LOG_LEVEL="INFO", **secrets)
     captured = io.StringIO()
     sink = logging.StreamHandler(captured)  # the Lambda log stream, with the function's own JSON formatter
     sink.setFormatter(handler.logger.registered_formatter)
     root = logging.getLogger("record-task")
     root.addHandler(sink)
-    previous = root.level
-    root.setLevel(logging.INFO)
+    # Powertools gives each module's child logger the level POWERTOOLS_LOG_LEVEL had when it was imported,
+    # which in this process may have been an earlier test's: this test reads INFO lines from all of them.
+    family = [
+        root,
+        *(logging.getLogger(name) for name in list(logging.root.manager.loggerDict) if name.startswith("record-task.")),
+    ]
+    previous = [logger.level for logger in family]
+    for logger in family:
+        logger.setLevel(logging.INFO)
     try:
         t = now()
         record = sqs_record(direct("b-log", t + HOUR, t + 2 * HOUR), message_id="m-log")
@@ -280,7 +288,8 @@ def test_log_lines_carry_the_ids_and_never_a_secret(load_handler: Callable[..., 
         handler.webhook(http_event("/webhooks/calcom", "{}", {"X-Cal-Signature-256": "00"}), FakeContext())
     finally:
         root.removeHandler(sink)
-        root.setLevel(previous)
+        for logger, level in zip(family, previous, strict=True):
+            logger.setLevel(level)
     output = captured.getvalue()
     lines = [json.loads(line) for line in output.splitlines()]
     booking_lines = [line for line in lines if line.get("booking_id") == "b-log"]
