@@ -24,7 +24,7 @@ $(NODE_OK): package.json package-lock.json
 lint: $(PY_OK)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy record_task handler.py
+	$(BIN)/mypy record_task handler.py tools tests
 
 # Everything CI runs: lint, unit + integration + e2e tests, and the packaging checks (osls + cfn-lint).
 test: setup lint

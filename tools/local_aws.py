@@ -51,7 +51,8 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            self._clients[service] = boto3.client(
+            make: Any = boto3.client  # any service by name: the typed overloads want a literal
+            self._clients[service] = make(
                 service,
                 endpoint_url=self.endpoint,
                 region_name=REGION,

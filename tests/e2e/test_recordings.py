@@ -133,9 +133,9 @@ def test_an_abnormal_recording_names_no_task_but_is_placed_by_its_session(
 
 def test_a_task_no_booking_owns_is_skipped_once(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
     t = int(time.time())
-    body = {"event_type": 100, "task_id": "not-ours", "stream_id": "other", "file_id": "f-1", "file_format": "mp4",
-            "video_url": "https://x/y.mp4", "start_time": t, "end_time": t + 60, "duration": 60, "file_size": 1,
-            "t": t + 600}  # fmt: skip
+    body: dict[str, Any] = {"event_type": 100, "task_id": "not-ours", "stream_id": "other", "file_id": "f-1",
+            "file_format": "mp4", "video_url": "https://x/y.mp4", "start_time": t, "end_time": t + 60,
+            "duration": 60, "file_size": 1, "t": t + 600}  # fmt: skip
     body["sign"] = sign_callback(KEY, body["t"])
     first = callback(handler, body)
     assert first["statusCode"] == 200 and json.loads(first["body"])["status"] == "skipped"

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import boto3
 import pytest
@@ -295,7 +296,7 @@ def test_find_matches_stream_domain_app_and_window_exactly(make_api: MakeApi, di
     api = make_api()
     request = planned(600, 3600)
     api.create_record_task(request)
-    values = {
+    values: dict[str, Any] = {
         name: (getattr(request, name) + value if isinstance(value, int) else value) for name, value in differs.items()
     }
     assert api.find_record_task(replace(request, **values)) is None

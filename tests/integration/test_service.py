@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from record_task.booking import Booking, StreamFields
+from record_task.booking import Action, Booking, StreamFields
 from record_task.decision import iso
 from record_task.errors import TransientFailure
 from record_task.ledger import Entry, State, booking_key
@@ -20,12 +20,12 @@ HOUR = 3600
 DAY = 24 * HOUR
 
 
-def booking(booking_id: str, start: int, end: int, action: str = "create", **values: Any) -> Booking:
+def booking(booking_id: str, start: int, end: int, action: Action = "create", **values: Any) -> Booking:
     return Booking(
         booking_id=booking_id,
         source="direct",
         action=action,
-        start_time=start,  # type: ignore[arg-type]
+        start_time=start,
         end_time=end,
         stream=StreamFields(stream_name=f"room-{booking_id}"),
         **values,

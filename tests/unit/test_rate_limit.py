@@ -183,7 +183,7 @@ def test_an_unanswered_call_is_allowed_the_slowest_recent_trip() -> None:
 @pytest.mark.parametrize(("rate", "limit", "window"), [(20.0, 20, 1.0), (0.5, 1, 2.0), (2.5, 2, 0.8)])
 def test_fractional_rates_become_a_count_per_window(rate: float, limit: int, window: float) -> None:
     pacing = SendWindow(rate)
-    assert (pacing.limit, pacing.window) == (limit, pytest.approx(window))
+    assert pacing.limit == limit and pacing.window == pytest.approx(window)
 
 
 @pytest.mark.parametrize("rate", [0.0, -1.0])
