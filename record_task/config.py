@@ -64,6 +64,12 @@ class Settings:
             raise ConfigurationError("RECORD_HORIZON_SECONDS must not exceed 518400 (the API's 6 days)")
         if self.max_ahead_seconds < self.horizon_seconds:
             raise ConfigurationError("MAX_AHEAD_SECONDS must not be below RECORD_HORIZON_SECONDS")
+        longest_create = self.live_retry_budget_seconds + self.live_timeout_seconds
+        if self.claim_lease_seconds <= longest_create:  # else a slow create outlives its claim: made twice
+            raise ConfigurationError(
+                f"CLAIM_LEASE_SECONDS ({self.claim_lease_seconds}) must exceed LIVE_RETRY_BUDGET_SECONDS + "
+                f"LIVE_TIMEOUT_SECONDS ({longest_create:g}), the longest one CreateRecordTask call can take"
+            )
 
     @property
     def stream_defaults(self) -> StreamDefaults:

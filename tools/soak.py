@@ -320,7 +320,7 @@ def soak_env(
         "DEFAULT_DOMAIN_NAME": "5000.live.push.com",
         "MAX_RECEIVE_COUNT": str(max_receive_count),
         "LIVE_TIMEOUT_SECONDS": "1",
-        "LIVE_RETRY_BUDGET_SECONDS": "3",
+        "LIVE_RETRY_BUDGET_SECONDS": str(min(3.0, lease_seconds - 1.5)),  # the lease outlasts a create call
         "CLAIM_LEASE_SECONDS": str(lease_seconds),
         "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_METRICS_DISABLED": "1",

@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from record_task.config import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 OSLS = ROOT / "node_modules" / ".bin" / "osls"
 LAMBDA_LIMIT_MB = 250  # unpacked, function + layers
@@ -150,6 +152,12 @@ def test_template_wires_queue_dlq_and_environment(
         assert env["DEFAULT_DOMAIN_NAME"] == DOMAIN
         assert props["Runtime"] == "python3.12"
     assert queue["VisibilityTimeout"] >= 6 * max(p["Timeout"] for n, p in functions.items() if n != "sweep")
+    for props in functions.values():  # the deployed settings pass the function's own checks at start
+        Settings.from_env({k: v for k, v in props["Environment"]["Variables"].items() if isinstance(v, str)})
+    lease = Settings.from_env(
+        {k: v for k, v in functions["queue"]["Environment"]["Variables"].items() if isinstance(v, str)}
+    ).claim_lease_seconds  # a crashed invocation's claim has lapsed when SQS delivers its message again
+    assert functions["queue"]["Timeout"] < lease < queue["VisibilityTimeout"]
     mapping = next(v["Properties"] for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 

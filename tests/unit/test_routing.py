@@ -85,6 +85,16 @@ def test_bad_routes_are_configuration_errors(raw: str, says: str) -> None:
         Settings.from_env({"ROUTES": raw})
 
 
+@pytest.mark.parametrize(("lease", "allowed"), [("13", False), ("14", True), ("120", True)])
+def test_a_claim_lease_must_outlast_one_create_call(lease: str, allowed: bool) -> None:
+    env = {"CLAIM_LEASE_SECONDS": lease, "LIVE_RETRY_BUDGET_SECONDS": "8", "LIVE_TIMEOUT_SECONDS": "5"}
+    if allowed:
+        assert Settings.from_env(env).claim_lease_seconds == int(lease)
+    else:
+        with pytest.raises(ConfigurationError, match=r"CLAIM_LEASE_SECONDS \(13\) must exceed .* \(13\)"):
+            Settings.from_env(env)
+
+
 def test_settings_from_env_reads_every_name() -> None:
     settings = Settings.from_env(
         {
