@@ -189,9 +189,11 @@ def test_idempotent_calls_retry_network_errors_themselves(make_api: MakeApi, liv
 # -- throttling --------------------------------------------------------------------------------------
 
 
-def run_at_once(count: int, work: Callable[[int], object]) -> list[BaseException]:
-    """`count` threads released together; returns what they raised."""
-    gate = threading.Barrier(count)
+def run_at_once(
+    count: int, work: Callable[[int], object], before: Callable[[], None] | None = None
+) -> list[BaseException]:
+    """`count` threads released together (`before` runs once they are all ready); returns what they raised."""
+    gate = threading.Barrier(count, action=before)
     errors: list[BaseException] = []
 
     def run(n: int) -> None:
@@ -219,8 +221,11 @@ def test_the_apis_real_limit_from_many_threads_then_success(live_emulator: Emula
         retry_budget_seconds=15,
         rate_per_second=10_000,
     )
-    live_emulator.hold_rate_limit(2.0)
-    assert run_at_once(30, lambda n: api.create_record_task(planned(600 + n))) == []
+
+    def hold() -> None:  # from the moment all 30 threads are ready, so a slow start cannot outlast it
+        live_emulator.hold_rate_limit(2.0)
+
+    assert run_at_once(30, lambda n: api.create_record_task(planned(600 + n)), before=hold) == []
     assert len(live_emulator.tasks) == 30 and creates(live_emulator) >= 60  # each refused at least once
     assert len({(t["StartTime"], t["EndTime"]) for t in live_emulator.tasks}) == 30
 
