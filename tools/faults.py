@@ -130,9 +130,6 @@ class FaultProxy:
         self.chooser.rate = rate
 
     def forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> _Answer:
-        return self._forward(method, path, headers, body)
-
-    def _forward(self, method: str, path: str, headers: dict[str, str], body: bytes) -> _Answer:
         connection = http.client.HTTPConnection(*self._upstream, timeout=30)
         try:
             connection.request(method, path, body=body, headers=headers)

@@ -147,6 +147,7 @@ class OneRequestAtATime:
 
 def moto_wsgi_server(port: int) -> BaseWSGIServer:
     """moto's own app (as `moto.server` builds it), threaded for I/O but atomic per request."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
     app = OneRequestAtATime(DomainDispatcherApplication(create_backend_app))
     return make_server("127.0.0.1", port, app, threaded=True, request_handler=MotoRequestHandler)
 
@@ -154,7 +155,6 @@ def moto_wsgi_server(port: int) -> BaseWSGIServer:
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
     """A moto server on 127.0.0.1 in a thread of this process; yields its endpoint URL."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log per request
     server = moto_wsgi_server(port or free_port())
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -169,7 +169,6 @@ def main() -> None:
     """`python -m tools.local_aws --port N`: the same server in a process of its own (the bench's AWS)."""
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--port", type=int, required=True)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     moto_wsgi_server(parser.parse_args().port).serve_forever()
 
 
