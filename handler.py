@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.app import App, build_app
@@ -30,8 +31,8 @@ def _traced(function: Handler) -> Handler:
     return cast(Handler, Tracer(service="record-task").capture_lambda_handler(function))
 
 
-try:
-    APP: App | None = build_app(metrics=metrics)
+try:  # disabled metrics are not counted: Powertools prints a full set of 100 values even when disabled
+    APP: App | None = build_app(metrics=None if is_metrics_disabled() else metrics)
     SETUP_ERROR: str | None = None
 except ConfigurationError as exc:  # reported by every invocation instead of an opaque init crash
     APP, SETUP_ERROR = None, str(exc)

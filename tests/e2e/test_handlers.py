@@ -263,6 +263,23 @@ def test_sweep_uses_the_scheduled_time(handler: ModuleType, stack: LocalStack, e
 # -- observability ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(("disabled", "printed"), [("true", 0), ("false", 1)])
+def test_disabled_metrics_print_nothing_however_many_are_counted(
+    load_handler: Callable[..., ModuleType], capsys: pytest.CaptureFixture[str], disabled: str, printed: int
+) -> None:
+    """Powertools prints a metric set once a metric holds 100 values, disabled or not (the soak and bench
+    output was full of them): with metrics disabled the function counts nothing."""
+    handler = load_handler(POWERTOOLS_METRICS_DISABLED=disabled)
+    handler.metrics.clear_metrics()
+    capsys.readouterr()
+    try:
+        for _ in range(150):
+            handler.APP.announcer.count("created")
+    finally:
+        handler.metrics.clear_metrics()
+    assert sum('"_aws"' in line for line in capsys.readouterr().out.splitlines()) == printed
+
+
 def test_log_lines_carry_the_ids_and_never_a_secret(load_handler: Callable[..., ModuleType]) -> None:
     secrets = {"DIRECT_WEBHOOK_SECRET": "super-secret-direct", "CALCOM_WEBHOOK_SECRET": "super-secret-calcom"}
     handler = load_handler(POWERTOOLS_LOG_LEVEL="INFO", **secrets)
