@@ -337,7 +337,7 @@ def load_handler() -> ModuleType:
 
 class ServerErrors(logging.Filter):
     """Counts, and keeps off the console, the tracebacks the moto server logs for a request it failed
-    (its DynamoDB transactions are not thread-safe; the function sees a 500 that botocore retries)."""
+    (the function sees a 500 that botocore retries); with one request at a time there should be none."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -409,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{sqs.deliveries} deliveries ({sqs.redeliveries} redelivered)")  # fmt: skip
         print(f"faults injected on {proxy.chooser.decisions} Tencent calls: {proxy.injected}")
         print(f"faults injected on {publish_faults.chooser.decisions} SNS publishes: {publish_faults.injected}")
-        print(f"moto server errors answered to the function (its own races, retried by botocore): {moto_errors.count}")
+        print(f"moto server errors answered to the function (retried by botocore): {moto_errors.count}")
         print("\n".join(report.lines()))
 
         proxy.set_rate(0.0)
