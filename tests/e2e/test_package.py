@@ -152,12 +152,11 @@ def test_template_wires_queue_dlq_and_environment(
         assert env["DEFAULT_DOMAIN_NAME"] == DOMAIN
         assert props["Runtime"] == "python3.12"
     assert queue["VisibilityTimeout"] >= 6 * max(p["Timeout"] for n, p in functions.items() if n != "sweep")
-    for props in functions.values():  # the deployed settings pass the function's own checks at start
-        Settings.from_env({k: v for k, v in props["Environment"]["Variables"].items() if isinstance(v, str)})
-    lease = Settings.from_env(
-        {k: v for k, v in functions["queue"]["Environment"]["Variables"].items() if isinstance(v, str)}
-    ).claim_lease_seconds  # a crashed invocation's claim has lapsed when SQS delivers its message again
-    assert functions["queue"]["Timeout"] < lease < queue["VisibilityTimeout"]
+    settings = {  # the deployed settings pass each function's own checks at start
+        name: Settings.from_env({k: v for k, v in props["Environment"]["Variables"].items() if isinstance(v, str)})
+        for name, props in functions.items()
+    }  # and a crashed invocation's claim has lapsed when SQS delivers its message again:
+    assert functions["queue"]["Timeout"] < settings["queue"].claim_lease_seconds < queue["VisibilityTimeout"]
     mapping = next(v["Properties"] for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping")
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 

@@ -125,14 +125,11 @@ def running_services() -> Iterator[Services]:
     keys += ["--secret-key", EMULATOR_KEYS["TENCENTCLOUD_SECRET_KEY"]]
     with ExitStack() as started:
         pids, endpoints = {}, {}
-        servers = {
-            "moto sns+sqs": [sys.executable, "-m", "tools.local_aws", "--port"],
-            "moto dynamodb": [sys.executable, "-m", "tools.local_aws", "--port"],
-        }
-        for name, command in servers.items():
+        local_aws = [sys.executable, "-m", "tools.local_aws", "--port"]  # one server each, in its own process
+        for name in ("moto sns+sqs", "moto dynamodb"):
             port = free_port()
             endpoints[name] = f"http://127.0.0.1:{port}"
-            pids[name] = started.enter_context(_process([*command, str(port)], f"{endpoints[name]}/moto-api/"))
+            pids[name] = started.enter_context(_process([*local_aws, str(port)], f"{endpoints[name]}/moto-api/"))
         port = free_port()
         emulator = f"http://127.0.0.1:{port}"
         command = [sys.executable, "-m", "tools.emulator", "--port", str(port), *keys]
