@@ -225,7 +225,8 @@ def test_the_apis_real_limit_from_many_threads_then_success(live_emulator: Emula
     def hold() -> None:  # from the moment all 30 threads are ready, so a slow start cannot outlast it
         live_emulator.hold_rate_limit(2.0)
 
-    assert run_at_once(30, lambda n: api.create_record_task(planned(600 + n)), before=hold) == []
+    requests = [planned(600 + n) for n in range(30)]  # planned here: 30 windows even across a second's turn
+    assert run_at_once(30, lambda n: api.create_record_task(requests[n]), before=hold) == []
     assert len(live_emulator.tasks) == 30 and creates(live_emulator) >= 60  # each refused at least once
     assert len({(t["StartTime"], t["EndTime"]) for t in live_emulator.tasks}) == 30
 
@@ -249,8 +250,9 @@ def test_client_limiter_keeps_a_burst_under_the_api_limit(live_emulator: Emulato
         credentials=lambda: KEYS,
         retry_budget_seconds=0.01,  # a refusal would surface as a failure
     )
+    requests = [planned(600 + n) for n in range(30)]
     started = time.monotonic()
-    assert run_at_once(30, lambda n: api.create_record_task(planned(600 + n))) == []
+    assert run_at_once(30, lambda n: api.create_record_task(requests[n])) == []
     assert len(live_emulator.tasks) == 30 == creates(live_emulator) and time.monotonic() - started >= 1.0
 
 

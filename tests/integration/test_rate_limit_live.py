@@ -41,8 +41,9 @@ def test_threaded_creates_at_100_ms_all_land_and_almost_never_meet_the_limit(emu
         rate_per_second=RATE,
         retry_budget_seconds=20.0,  # a refused call is retried well inside it
     )
+    requests = [planned(600 + n) for n in range(CALLS)]  # distinct windows, even across a second's turn
     with ThreadPoolExecutor(THREADS) as pool:
-        list(pool.map(lambda n: api.create_record_task(planned(600 + n)), range(CALLS)))
+        list(pool.map(api.create_record_task, requests))
 
     sent = [call["Action"] for call in control(emulator_process, "calls")].count("CreateRecordTask")
     assert len(control(emulator_process, "tasks")) == CALLS  # every call made it, a refused one on a retry
