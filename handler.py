@@ -1,12 +1,11 @@
 """Lambda entry points. Everything is built once per container; each handler only delegates.
 
-Tracing is opt-in (`RECORD_TASK_TRACING=true`): the X-Ray SDK costs ~250 ms of cold start, so it is
-not imported when tracing is off.
+Tracing is opt-in (`RECORD_TASK_TRACING=true`): the X-Ray SDK adds to every cold start (BENCHMARKS.md
+measures it), so it is not imported when tracing is off.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
@@ -57,12 +56,9 @@ def queue(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
 @metrics.log_metrics(raise_on_empty_metrics=False)
 def webhook(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     if APP is None:
-        error = {"code": "ConfigurationError", "message": SETUP_ERROR, "field": None}
-        return {
-            "statusCode": 500,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps({"error": error}),
-        }
+        from record_task.transports.http import error_event
+
+        return error_event(500, ConfigurationError(SETUP_ERROR or "not configured").info)
     return APP.webhook(event, context)
 
 

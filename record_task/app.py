@@ -13,25 +13,24 @@ from datetime import datetime
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from record_task.cancellation import Cancellation
+from record_task.bookings.cancellation import Cancellation
+from record_task.bookings.creation import TaskCreation
+from record_task.bookings.decision import BookingDecision
+from record_task.bookings.sweep import Sweep
 from record_task.config import Settings
-from record_task.creation import TaskCreation
-from record_task.decision import BookingDecision, iso
 from record_task.errors import TransientFailure
-from record_task.ledger import BookingLedger
-from record_task.live import LiveApi
-from record_task.outcomes import Announcer
-from record_task.recordings import Recordings
-from record_task.results import ResultPublisher
-from record_task.sweep import Sweep
+from record_task.ledger.outbox import Outbox
+from record_task.ledger.publisher import Publisher
+from record_task.ledger.store import Ledger
+from record_task.recordings.reports import Recordings
 
 if TYPE_CHECKING:
-    from record_task.queue import QueueConsumer
-    from record_task.webhook import Webhook
+    from record_task.tencent.tasks import TaskApi
+    from record_task.transports.http import Webhook
+    from record_task.transports.sqs import QueueConsumer
 
 logger = Logger(service="record-task", child=True)
 DEFAULT_SWEEP_SECONDS = 900.0  # Lambda's longest run, for a sweep invoked without a context
@@ -43,20 +42,20 @@ class App:
     decision: BookingDecision
     recordings: Recordings
     sweeper: Sweep
-    ledger: BookingLedger
-    live: LiveApi
-    announcer: Announcer
+    ledger: Ledger
+    api: TaskApi
+    outbox: Outbox
     clock: Callable[[], float] = time.time
 
     @cached_property
     def queue(self) -> QueueConsumer:
-        from record_task.queue import QueueConsumer
+        from record_task.transports.sqs import QueueConsumer
 
         return QueueConsumer(self.decision, self.settings, self.clock)
 
     @cached_property
     def webhook(self) -> Webhook:
-        from record_task.webhook import Webhook
+        from record_task.transports.http import Webhook
 
         return Webhook(self.decision, self.recordings, self.settings, self.clock)
 
@@ -66,10 +65,10 @@ class App:
         started = time.monotonic()
         budget = context.get_remaining_time_in_millis() / 1000 if context else DEFAULT_SWEEP_SECONDS
         try:
-            summary = self.sweeper.run(now, iso(now), time_left=lambda: budget - (time.monotonic() - started))
+            summary = self.sweeper.run(now, time_left=lambda: budget - (time.monotonic() - started))
         except TransientFailure as exc:  # the due index could not be read: the next run tries again
             logger.error("sweep failed", extra={"error": exc.code, "cause": exc.message})
-            self.announcer.count("SweepFailed")
+            self.outbox.count("SweepFailed")
             return {"time": now, "error": exc.info.to_dict()}
         return {"time": now, **summary}
 
@@ -90,20 +89,38 @@ def build_app(
     metrics: Metrics | None = None,
     clock: Callable[[], float] = time.time,
 ) -> App:
+    """The deployed wiring: DynamoDB, SNS and the Tencent SDK."""
+    import boto3
+
+    from record_task.ledger.dynamodb import DynamoLedger
+    from record_task.ledger.publisher import SnsPublisher
+    from record_task.tencent.api import RecordTaskApi
+
     settings = Settings.from_env(env)
-    ledger = BookingLedger(settings.bookings_table, boto3.client("dynamodb"))
-    announcer = Announcer(ledger, ResultPublisher(settings.results_topic_arn, boto3.client("sns")), metrics)
-    live = LiveApi.from_settings(settings)
-    creation = TaskCreation(settings, live, ledger)
-    cancellation = Cancellation(live, ledger, creation, announcer)
-    decision = BookingDecision(settings, ledger, creation, cancellation, announcer)
+    ledger = DynamoLedger(settings.bookings_table, boto3.client("dynamodb"))
+    publisher = SnsPublisher(settings.results_topic_arn, boto3.client("sns"))
+    return assemble(settings, ledger, publisher, RecordTaskApi.from_settings(settings), metrics, clock)
+
+
+def assemble(
+    settings: Settings,
+    ledger: Ledger,
+    publisher: Publisher,
+    api: TaskApi,
+    metrics: Metrics | None = None,
+    clock: Callable[[], float] = time.time,
+) -> App:
+    """The booking logic over any ledger, publisher and API: the in-memory twins in fast tests."""
+    outbox = Outbox(ledger, publisher, metrics)
+    creation = TaskCreation(settings, api, ledger)
+    cancellation = Cancellation(api, ledger, creation, outbox)
     return App(
         settings=settings,
-        decision=decision,
-        recordings=Recordings(ledger, announcer),
-        sweeper=Sweep(settings, ledger, creation, announcer),
+        decision=BookingDecision(settings, ledger, creation, cancellation, outbox),
+        recordings=Recordings(ledger, outbox),
+        sweeper=Sweep(settings, ledger, creation, outbox),
         ledger=ledger,
-        live=live,
-        announcer=announcer,
+        api=api,
+        outbox=outbox,
         clock=clock,
     )

@@ -13,16 +13,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from record_task.booking import StreamFields
 from record_task.errors import ConfigurationError
-from record_task.routing import StreamDefaults
-from record_task.stream_names import check_template
+from record_task.model.booking import StreamFields
+from record_task.model.stream_names import check_template
+from record_task.sources.registry import SOURCES
 
 SIX_DAYS = 6 * 24 * 3600
 DEFAULT_HORIZON = SIX_DAYS - 3600
 DEFAULT_MAX_AHEAD = 365 * 24 * 3600
 DEFAULT_ENDPOINT = "live.intl.tencentcloudapi.com"
-ROUTES_FILE = Path(__file__).with_name("routes.json")
+
+
+@dataclass(frozen=True)
+class StreamDefaults:
+    """What routing needs from the settings: `ROUTES`, the name template and the default values."""
+
+    routes: Mapping[str, StreamFields] = field(default_factory=dict)
+    name_template: str = "{booking_id}"
+    domain_name: str | None = None
+    app_name: str = "live"
+    template_id: int | None = None
+    region: str = "ap-singapore"
 
 
 @dataclass(frozen=True)
@@ -43,9 +54,7 @@ class Settings:
     max_ahead_seconds: int = DEFAULT_MAX_AHEAD
     routes: Mapping[str, StreamFields] = field(default_factory=dict)
     stream_name_template: str = "{booking_id}"
-    calcom_webhook_secret: str | None = field(default=None, repr=False)
-    calendly_webhook_secret: str | None = field(default=None, repr=False)
-    direct_webhook_secret: str | None = field(default=None, repr=False)
+    webhook_secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # source name -> its secret
     tencent_callback_key: str | None = field(default=None, repr=False)
     signature_tolerance_seconds: int = 180
     max_receive_count: int = 5
@@ -103,9 +112,9 @@ class Settings:
             max_ahead_seconds=read.number("MAX_AHEAD_SECONDS", DEFAULT_MAX_AHEAD),
             routes=load_routes(env.get("ROUTES")),
             stream_name_template=read.text("STREAM_NAME_TEMPLATE", "{booking_id}"),
-            calcom_webhook_secret=read.optional("CALCOM_WEBHOOK_SECRET"),
-            calendly_webhook_secret=read.optional("CALENDLY_WEBHOOK_SECRET"),
-            direct_webhook_secret=read.optional("DIRECT_WEBHOOK_SECRET"),
+            webhook_secrets={
+                source.name: secret for source in SOURCES if (secret := read.optional(source.secret_setting))
+            },
             tencent_callback_key=read.optional("TENCENT_CALLBACK_KEY"),
             signature_tolerance_seconds=read.number("SIGNATURE_TOLERANCE_SECONDS", 180),
             max_receive_count=read.number("MAX_RECEIVE_COUNT", 5, minimum=1),
@@ -139,14 +148,10 @@ _ROUTE_KEYS = {
 
 
 def load_routes(raw: str | None) -> dict[str, StreamFields]:
-    """`ROUTES` as JSON, or `@file` naming a JSON file (relative paths: beside this package).
-
-    Unset, the `routes.json` shipped in the package is used when it exists.
-    """
+    """`ROUTES` as JSON, or `@file` naming a JSON file (a relative path is read from the project root,
+    where the deployment package unpacks); unset, no routes."""
     if raw is None or not raw.strip():
-        if not ROUTES_FILE.exists():
-            return {}
-        raw = "@" + str(ROUTES_FILE)
+        return {}
     raw = raw.strip()
     if raw.startswith("@"):
         path = Path(raw[1:])

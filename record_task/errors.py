@@ -1,8 +1,11 @@
 """One exception hierarchy that decides how every failure ends.
 
 `InvalidBooking` -> a `rejected` result, never retried; `PermanentFailure` -> `failed`, never retried;
-`TransientFailure` -> retried (SQS redelivery, webhook 503, the next sweep). Each carries the
-error value published in the result: a code, a message and, when one is to blame, the field.
+`TransientFailure` -> retried (SQS redelivery, the webhook queues it, the next sweep);
+`OperatorError` -> held: retried like a transient failure but never remembered as final, since only the
+operator can fix it (docs/contract.md, "Nothing valid is refused"); `ConfigurationError` is one, raised
+at start where it can be; `SignatureError` -> 401. Each carries the error value published in a result:
+a code, a message and, when one is to blame, the field.
 """
 
 from __future__ import annotations
@@ -79,5 +82,54 @@ class TransientFailure(RecordTaskError):
     default_code = "InternalError"
 
 
-class ConfigurationError(Exception):
-    """A setting is missing or malformed; raised at start, never per booking."""
+class OperatorError(RecordTaskError):
+    """Keys, permissions, a missing resource: the operator must act. Held, never final for a booking."""
+
+    default_code = "OperatorActionNeeded"
+
+
+class ConfigurationError(OperatorError):
+    """A setting is missing or malformed; raised at start where it can be, else by the call that needs it."""
+
+    default_code = "ConfigurationError"
+
+
+class SignatureError(RecordTaskError):
+    """The delivery is not proven to come from its sender: answered 401, nothing else happens."""
+
+    default_code = "Unauthorized"
+
+
+# AWS error codes (DynamoDB, SNS, Secrets Manager) that a retry cannot fix: the operator's to fix (a
+# missing table, topic or secret; a role without the permission) or a request the function built wrong.
+_OPERATOR_AWS_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "AuthorizationError",
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ResourceNotFoundException",
+        "NotFound",
+        "NotFoundException",
+        "DecryptionFailure",
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+    }
+)
+_BUG_AWS_CODES = frozenset(
+    {"ValidationException", "SerializationException", "InvalidParameter", "InvalidParameterException"}
+)
+
+
+def aws_failure(exc: Exception, doing: str, transient_code: str) -> RecordTaskError:
+    """What an AWS error means for the booking: held (operator), permanent (our bug) or transient."""
+    response = getattr(exc, "response", None)
+    error = response.get("Error") if isinstance(response, dict) else None
+    code = str(error.get("Code", "")) if isinstance(error, dict) else ""
+    text = f"{doing} failed: {type(exc).__name__}: {exc}"
+    if code in _OPERATOR_AWS_CODES:
+        return OperatorError(text, code=code)
+    if code in _BUG_AWS_CODES:
+        return PermanentFailure(text, code=code)
+    return TransientFailure(text, code=transient_code)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from record_task.signatures import sign_calcom, sign_calendly, sign_direct
+from record_task.sources.signatures import sign_calcom, sign_calendly, sign_direct
 from tools.lambda_events import direct, http_event, scheduled_event, sqs_event, sqs_record
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"

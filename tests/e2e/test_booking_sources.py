@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from record_task.signatures import sign_calcom, sign_calendly
+from record_task.sources.signatures import sign_calcom, sign_calendly
 from tests.e2e.conftest import WEBHOOK_SECRETS as SECRETS
 from tools import sample_events
 from tools.lambda_events import FakeContext, http_event, scheduled_event, sqs_event, sqs_record

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from record_task.ledger import Entry, State, booking_key
-from record_task.signatures import sign_calcom
-from record_task.sources import parse_booking
+from record_task.ledger.items import Entry, State, booking_key
+from record_task.sources.registry import parse_bookings
+from record_task.sources.signatures import sign_calcom
 from tests.conftest import Clock
 from tools.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
 from tools.local_aws import LocalStack
@@ -39,7 +39,7 @@ def body(response: dict[str, Any]) -> dict[str, Any]:
 
 def test_batch_reports_only_the_transient_failure(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
     t = now()
-    busy = parse_booking(direct("busy", t + HOUR, t + 2 * HOUR))
+    (busy,) = parse_bookings(direct("busy", t + HOUR, t + 2 * HOUR))
     held = Entry(booking_key(busy.source, busy.booking_id), State.CREATING, busy, lease_until=t + 600)
     assert handler.APP.ledger.insert(held, t) is None  # claimed elsewhere: transient
     records = [
@@ -274,7 +274,7 @@ def test_disabled_metrics_print_nothing_however_many_are_counted(
     capsys.readouterr()
     try:
         for _ in range(150):
-            handler.APP.announcer.count("created")
+            handler.APP.outbox.count("created")
     finally:
         handler.metrics.clear_metrics()
     assert sum('"_aws"' in line for line in capsys.readouterr().out.splitlines()) == printed

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from record_task.signatures import sign_calcom
+from record_task.sources.signatures import sign_calcom
 from tools.lambda_events import FakeContext, direct, http_event, sqs_event, sqs_record
 from tools.local_aws import LocalStack
 from tools.sample_events import CALCOM_SECRET, calcom, signed_direct

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from record_task.signatures import sign_callback
+from record_task.recordings.signature import sign_callback
 from tools.lambda_events import FakeContext, direct, http_event
 from tools.local_api import local_api
 from tools.local_aws import LocalStack

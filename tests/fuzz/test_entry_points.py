@@ -14,7 +14,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from record_task.signatures import sign_calcom, sign_calendly, sign_direct
+from record_task.sources.signatures import sign_calcom, sign_calendly, sign_direct
 from tests.fuzz.conftest import SECRETS, Example, Harness
 from tests.fuzz.strategies import Booking, Text, b64, bookings, json_values, texts
 from tools.lambda_events import http_event, sqs_event, sqs_record

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from record_task.signatures import sign_direct
+from record_task.sources.signatures import sign_direct
 from tests.fuzz.conftest import SECRETS, Harness
 from tools.lambda_events import http_event, sqs_event, sqs_record
 

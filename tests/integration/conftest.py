@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from record_task.live import LiveApi
-from record_task.plan import RecordTaskRequest
+from record_task.model.tasks import RecordTaskRequest
+from record_task.tencent.api import RecordTaskApi
 from tools.emulator import Emulator, start_emulator
 
 KEYS = ("AKIDEMULATOR", "emulator-secret-key")
@@ -62,10 +62,10 @@ def fake_time() -> FakeTime:
 
 
 @pytest.fixture
-def make_api(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., LiveApi]:
-    """LiveApi against the emulator with a short budget and fake time; keyword arguments override."""
+def make_api(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., RecordTaskApi]:
+    """RecordTaskApi against the emulator with a short budget and fake time; keyword arguments override."""
 
-    def make(**overrides: Any) -> LiveApi:
+    def make(**overrides: Any) -> RecordTaskApi:
         options: dict[str, Any] = {
             "endpoint": live_emulator.endpoint,
             "default_region": REGION,
@@ -75,7 +75,7 @@ def make_api(live_emulator: Emulator, fake_time: FakeTime) -> Callable[..., Live
             "sleep": fake_time.sleep,
             "clock": fake_time.clock,
         }
-        return LiveApi(**{**options, **overrides})
+        return RecordTaskApi(**{**options, **overrides})
 
     return make
 

@@ -1,4 +1,5 @@
-"""The emulator's recording callbacks, received over HTTP on 127.0.0.1 and read back with record_task.callbacks.
+"""The emulator's recording callbacks, received over HTTP on 127.0.0.1 and read back with
+record_task.recordings.callbacks.
 
 The function's callback route will trust these bodies as Tencent's, so their shapes are pinned to the published
 fixtures (tests/fixtures/tencent) and each one must pass `verify_callback` and parse back into the task's stream
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from record_task.callbacks import (
+from record_task.recordings.callbacks import (
     MalformedCallback,
     OtherEvent,
     RecordingFile,
@@ -27,7 +28,7 @@ from record_task.callbacks import (
     RecordingStatus,
     parse_callback,
 )
-from record_task.signatures import verify_callback
+from record_task.recordings.signature import verify_callback
 from tests.integration.conftest import sdk_call
 from tools.emulator import Emulator, SentCallback
 

@@ -24,7 +24,7 @@ from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from record_task.live import LiveApi
+from record_task.tencent.api import RecordTaskApi
 from tests.integration.conftest import KEYS, REGION, planned, sdk_call
 from tools.emulator import Emulator
 
@@ -347,7 +347,7 @@ def test_runs_in_the_foreground_for_other_processes() -> None:
         assert process.stdout is not None
         assert f"127.0.0.1:{port}" in process.stdout.readline()
         endpoint = f"http://127.0.0.1:{port}"
-        api = LiveApi(endpoint=endpoint, default_region=REGION, credentials=lambda: ("AKIDOTHER", "k"))
+        api = RecordTaskApi(endpoint=endpoint, default_region=REGION, credentials=lambda: ("AKIDOTHER", "k"))
         created = api.create_record_task(planned())
         with urllib.request.urlopen(f"{endpoint}/_emulator/tasks", timeout=5) as answer:
             assert [t["TaskId"] for t in json.load(answer)] == [created.task_id]

@@ -24,15 +24,16 @@ from aws_lambda_powertools.utilities import parameters
 from moto import mock_aws
 
 from record_task.config import Settings
-from record_task.credentials import SdkCredential
-from record_task.errors import ConfigurationError, PermanentFailure, TransientFailure
-from record_task.live import CreatedTask, LiveApi, parse_endpoint
-from record_task.live_errors import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS
-from record_task.sdk import SdkClients
+from record_task.errors import ConfigurationError, OperatorError, PermanentFailure, TransientFailure
+from record_task.tencent.api import RecordTaskApi
+from record_task.tencent.clients import SdkClients, parse_endpoint
+from record_task.tencent.credentials import SdkCredential
+from record_task.tencent.errors import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS
+from record_task.tencent.tasks import CreatedTask
 from tests.integration.conftest import KEYS, REGION, FakeTime, actions, planned
 from tools.emulator import Emulator
 
-MakeApi = Callable[..., LiveApi]
+MakeApi = Callable[..., RecordTaskApi]
 
 
 def creates(emulator: Emulator) -> int:
@@ -52,12 +53,12 @@ def test_create_sends_exactly_the_planned_parameters(make_api: MakeApi, live_emu
     assert live_emulator.calls == [("CreateRecordTask", request.to_params())]
 
 
-def test_wrong_key_or_unknown_secret_id_is_permanent_and_not_retried(
+def test_wrong_key_or_unknown_secret_id_is_held_for_the_operator_and_not_retried_here(
     make_api: MakeApi, live_emulator: Emulator, fake_time: FakeTime
 ) -> None:
     cases = [(("AKIDEMULATOR", "not-the-key"), "AuthFailure.SignatureFailure"), (("AKIDOTHER", KEYS[1]), None)]
     for keys, code in cases:
-        with pytest.raises(PermanentFailure) as caught:
+        with pytest.raises(OperatorError) as caught:  # the retry is the queue's, after the operator's fix
             make_api(credentials=lambda keys=keys: keys).create_record_task(planned())
         assert caught.value.code == (code or "AuthFailure.SecretIdNotFound")
         assert keys[1] not in str(caught.value)  # Tencent's message, never the key
@@ -91,7 +92,6 @@ def test_transient_codes_are_retried_then_succeed(
         "ResourceNotFound.TaskId",
         "ResourceUnavailable.InvalidVodStatus",
         "UnsupportedOperation",
-        "AuthFailure.UnauthorizedOperation",
         "FailedOperation",
         "SomethingNobodyDocumented",
     ],
@@ -214,7 +214,7 @@ def run_at_once(
 def test_the_apis_real_limit_from_many_threads_then_success(live_emulator: Emulator) -> None:
     """Real seconds: with the client limiter out of the way and the API's window already spent, every first
     create is refused with RequestLimitExceeded; retries win, and none creates twice."""
-    api = LiveApi(
+    api = RecordTaskApi(
         endpoint=live_emulator.endpoint,
         default_region=REGION,
         credentials=lambda: KEYS,
@@ -244,7 +244,7 @@ def test_emulator_throttling_is_real_time_and_ends(make_api: MakeApi, live_emula
 
 def test_client_limiter_keeps_a_burst_under_the_api_limit(live_emulator: Emulator) -> None:
     """Real seconds: 30 creates at once at the default 20/s; none is refused, the last 10 wait a second."""
-    api = LiveApi(
+    api = RecordTaskApi(
         endpoint=live_emulator.endpoint,
         default_region=REGION,
         credentials=lambda: KEYS,
@@ -362,7 +362,7 @@ def test_delete_stop_describe_error_paths(make_api: MakeApi, live_emulator: Emul
 
 def test_from_settings_with_environment_keys(live_emulator: Emulator) -> None:
     settings = Settings(live_endpoint=live_emulator.endpoint, secret_id=KEYS[0], secret_key=KEYS[1])
-    created = LiveApi.from_settings(settings).create_record_task(planned(region="ap-seoul"))
+    created = RecordTaskApi.from_settings(settings).create_record_task(planned(region="ap-seoul"))
     assert [(t["TaskId"], t["Region"]) for t in live_emulator.tasks] == [(created.task_id, "ap-seoul")]
 
 
@@ -383,7 +383,7 @@ def put_secret(value: object) -> str:
 
 def test_credentials_from_secrets_manager_are_read_once_and_cached(aws: None, live_emulator: Emulator) -> None:
     name = put_secret({"SecretId": KEYS[0], "SecretKey": KEYS[1]})
-    api = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
+    api = RecordTaskApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
     first = api.create_record_task(planned())
     boto3.client("secretsmanager", region_name="us-east-1").delete_secret(
         SecretId=name, ForceDeleteWithoutRecovery=True
@@ -394,26 +394,28 @@ def test_credentials_from_secrets_manager_are_read_once_and_cached(aws: None, li
 
 def test_wrong_keys_in_the_secret_are_a_signature_failure(aws: None, live_emulator: Emulator) -> None:
     name = put_secret({"SecretId": KEYS[0], "SecretKey": "rotated-elsewhere"})
-    api = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
-    with pytest.raises(PermanentFailure) as caught:
+    api = RecordTaskApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
+    with pytest.raises(OperatorError) as caught:
         api.create_record_task(planned())
     assert caught.value.code == "AuthFailure.SignatureFailure" and "rotated-elsewhere" not in str(caught.value)
 
 
-def test_unreadable_secret_is_transient_and_malformed_is_configuration(aws: None, live_emulator: Emulator) -> None:
-    missing = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret="no-such"))
-    with pytest.raises(TransientFailure) as caught:
+def test_a_missing_secret_is_held_for_the_operator_and_malformed_is_configuration(
+    aws: None, live_emulator: Emulator
+) -> None:
+    missing = RecordTaskApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret="no-such"))
+    with pytest.raises(OperatorError) as caught:
         missing.create_record_task(planned())
-    assert caught.value.code == "CredentialsUnavailable" and "TENCENT_CREDENTIALS_SECRET" in caught.value.message
+    assert caught.value.code == "ResourceNotFoundException" and "TENCENT_CREDENTIALS_SECRET" in caught.value.message
     name = put_secret({"SecretId": KEYS[0]})
-    malformed = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
+    malformed = RecordTaskApi.from_settings(Settings(live_endpoint=live_emulator.endpoint, credentials_secret=name))
     with pytest.raises(ConfigurationError, match="SecretKey"):
         malformed.create_record_task(planned())
     assert live_emulator.calls == []
 
 
 def test_missing_credentials_fail_on_first_use_naming_both_settings(live_emulator: Emulator) -> None:
-    api = LiveApi.from_settings(Settings(live_endpoint=live_emulator.endpoint))  # building is fine
+    api = RecordTaskApi.from_settings(Settings(live_endpoint=live_emulator.endpoint))  # building is fine
     with pytest.raises(ConfigurationError) as caught:
         api.create_record_task(planned())
     assert "TENCENTCLOUD_SECRET_ID" in str(caught.value) and "TENCENT_CREDENTIALS_SECRET" in str(caught.value)
@@ -426,7 +428,7 @@ def test_keys_are_read_at_every_signature(make_api: MakeApi, live_emulator: Emul
     api = make_api(credentials=lambda: current[0])
     api.create_record_task(planned())
     current[0] = (KEYS[0], "rotated-elsewhere")
-    with pytest.raises(PermanentFailure) as caught:
+    with pytest.raises(OperatorError) as caught:
         api.create_record_task(planned(7200))
     current[0] = KEYS
     api.create_record_task(planned(9000))
@@ -487,7 +489,7 @@ def test_malformed_endpoint_is_a_configuration_error(endpoint: str) -> None:
 
 def test_importing_the_adapter_does_not_load_the_sdk_client() -> None:
     heavy = ("requests", "tencentcloud.common.common_client")
-    probe = f"import sys, record_task.live; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    probe = f"import sys, record_task.tencent.api; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert loaded.strip() == "[]"
 

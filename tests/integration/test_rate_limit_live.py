@@ -14,7 +14,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from record_task.live import LiveApi
+from record_task.tencent.api import RecordTaskApi
 from tests.integration.conftest import KEYS, REGION, planned
 
 CALLS = 140
@@ -34,7 +34,7 @@ def control(endpoint: str, path: str, payload: object = None) -> Any:
 
 def test_threaded_creates_at_100_ms_all_land_and_almost_never_meet_the_limit(emulator_process: str) -> None:
     control(emulator_process, "latency", {"seconds": LATENCY})
-    api = LiveApi(
+    api = RecordTaskApi(
         endpoint=emulator_process,
         default_region=REGION,
         credentials=lambda: KEYS,

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from record_task.booking import StreamFields
-from record_task.calcom import parse_calcom
 from record_task.errors import InvalidBooking
+from record_task.model.booking import StreamFields
+from record_task.sources.calcom import parse_calcom
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "calcom"
 DEC_1_0200 = 1796090400  # 2026-12-01T02:00:00Z

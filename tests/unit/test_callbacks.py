@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from record_task.callbacks import (
+from record_task.errors import SignatureError
+from record_task.recordings.callbacks import (
     EXCEPTION_FIELDS,
     MAX_ECHO,
     MAX_URL,
@@ -22,7 +23,7 @@ from record_task.callbacks import (
     RecordingStatus,
     parse_callback,
 )
-from record_task.signatures import SignatureError, sign_callback, verify_callback
+from record_task.recordings.signature import sign_callback, verify_callback
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "tencent"
 KEY = "tencent-callback-test-key"  # the key every fixture is signed with

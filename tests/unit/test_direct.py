@@ -6,9 +6,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from record_task.booking import Booking, StreamFields, parse_instant
-from record_task.direct import parse_direct
 from record_task.errors import InvalidBooking
+from record_task.model.booking import Booking, StreamFields
+from record_task.sources.direct import parse_direct
+from record_task.sources.fields import parse_instant
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""How every Tencent error code ends: retried (transient) or failed for good (permanent)."""
+"""How every Tencent error code ends: retried (transient), held for the operator, or failed for good."""
 
 from __future__ import annotations
 
@@ -6,8 +6,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from record_task.errors import PermanentFailure, TransientFailure
-from record_task.live_errors import BACKOFF_BASE_SECONDS, BACKOFF_CAP_SECONDS, backoff_delay, failure_for, is_transient
+from record_task.errors import OperatorError, PermanentFailure, TransientFailure
+from record_task.tencent.errors import (
+    BACKOFF_BASE_SECONDS,
+    BACKOFF_CAP_SECONDS,
+    backoff_delay,
+    failure_for,
+    is_transient,
+    needs_operator,
+)
 
 TRANSIENT = [
     "InternalError",
@@ -21,6 +28,20 @@ TRANSIENT = [
     "ClientNetworkError",  # the SDK: no answer (refused, reset, timed out)
     "ServerNetworkError",  # the SDK: an answer that is not HTTP 200
 ]
+OPERATOR = [  # docs/contract.md, "Nothing valid is refused": the operator fixes it, then a retry succeeds
+    "AuthFailure.SignatureFailure",
+    "AuthFailure.SecretIdNotFound",
+    "AuthFailure.SignatureExpire",
+    "AuthFailure.UnauthorizedOperation",
+    "AuthFailure",
+    "UnauthorizedOperation",
+    "UnauthorizedOperation.Unauthorized",
+    "IpInBlacklist",
+    "IpNotInWhitelist",
+    "ResourceNotFound.ForbidService",
+    "ResourceNotFound.FreezeService",
+    "ResourceNotFound.StopService",
+]
 PERMANENT = [
     "InvalidParameter",
     "InvalidParameter.InvalidTaskId",
@@ -28,14 +49,9 @@ PERMANENT = [
     "MissingParameter",
     "UnknownParameter",
     "ResourceNotFound.TaskId",
-    "ResourceNotFound.ForbidService",
     "ResourceUnavailable.InvalidVodStatus",
     "UnsupportedOperation",
     "UnsupportedRegion",
-    "AuthFailure.SignatureFailure",
-    "AuthFailure.SecretIdNotFound",
-    "AuthFailure.SignatureExpire",
-    "AuthFailure.UnauthorizedOperation",
     "LimitExceeded",  # a quota, not a rate
     "FailedOperation",
     "InternalErrorButNotReally",  # families match on a dot, not on a prefix
@@ -53,6 +69,13 @@ def test_transient_codes(code: str) -> None:
 def test_permanent_codes(code: str) -> None:
     failure = failure_for("DeleteRecordTask", code, "no")
     assert not is_transient(code) and isinstance(failure, PermanentFailure) and failure.code == code
+
+
+@pytest.mark.parametrize("code", OPERATOR)
+def test_codes_the_operator_must_fix_are_held_not_final(code: str) -> None:
+    failure = failure_for("CreateRecordTask", code, "key")
+    assert needs_operator(code) and not is_transient(code)
+    assert isinstance(failure, OperatorError) and not isinstance(failure, PermanentFailure) and failure.code == code
 
 
 @given(st.text(min_size=1, max_size=40))

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from record_task.booking import Booking, StreamFields
+from record_task.bookings.plan import MAX_TASK_SECONDS, REGIONS, plan_recording
 from record_task.config import SIX_DAYS, Settings
 from record_task.errors import InvalidBooking
-from record_task.plan import MAX_TASK_SECONDS, REGIONS, RecordTaskRequest, plan_recording
+from record_task.model.booking import Booking, StreamFields
+from record_task.model.tasks import RecordTaskRequest
 
 NOW = 1_764_000_000
 DEFAULTS = Settings(default_domain_name="5000.live.push.com")

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from record_task.errors import ConfigurationError
-from record_task.rate_limit import MARGIN_FLOOR_SECONDS, RateLimiter, SendWindow
+from record_task.tencent.rate_limit import MARGIN_FLOOR_SECONDS, RateLimiter, SendWindow
 
 REFUSAL_BOUND = 0.01  # the share of calls the API may refuse (each then retried)
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from record_task.booking import Booking, StreamFields
+from record_task.bookings.routing import resolve_stream
 from record_task.config import Settings, load_routes
 from record_task.errors import ConfigurationError
-from record_task.routing import resolve_stream
-from record_task.stream_names import sanitize_stream_name
+from record_task.model.booking import Booking, StreamFields
+from record_task.model.stream_names import sanitize_stream_name
 
 NOW = 1_764_000_000
 ROUTES = {"yoga": StreamFields(stream_name="yoga-{start:%Y%m%d%H%M}", domain_name="yoga.push", app_name="studio")}
