@@ -55,9 +55,12 @@ class App:
 
     @cached_property
     def webhook(self) -> Webhook:
+        from record_task.transports.handoff import SqsHandoff
         from record_task.transports.http import Webhook
 
-        return Webhook(self.decision, self.recordings, self.settings, self.clock)
+        queue_url = self.settings.bookings_queue_url
+        handoff = SqsHandoff(queue_url) if queue_url else None
+        return Webhook(self.decision, self.recordings, self.settings, self.clock, handoff)
 
     def sweep(self, event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         """Activate due deferred bookings; the scheduled event's `time` is the clock."""

@@ -63,6 +63,8 @@ class Settings:
     live_timeout_seconds: int = 5
     claim_lease_seconds: int = 120
     sweep_batch_limit: int = 1000
+    bookings_queue_url: str | None = None  # the queue handler.queue consumes: the webhook queues onto it
+    webhook_live_budget_seconds: float = 10.0  # all a webhook may spend on the Live API before it queues
 
     def __post_init__(self) -> None:
         check_template(self.stream_name_template, "STREAM_NAME_TEMPLATE")
@@ -123,6 +125,8 @@ class Settings:
             live_timeout_seconds=read.number("LIVE_TIMEOUT_SECONDS", 5, minimum=1),
             claim_lease_seconds=read.number("CLAIM_LEASE_SECONDS", 120, minimum=1),
             sweep_batch_limit=read.number("SWEEP_BATCH_LIMIT", 1000, minimum=1),
+            bookings_queue_url=read.optional("BOOKINGS_QUEUE_URL"),
+            webhook_live_budget_seconds=read.decimal("WEBHOOK_LIVE_BUDGET_SECONDS", 10.0),
         )
 
 

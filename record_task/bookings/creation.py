@@ -5,7 +5,7 @@ and undoes a split window refused half-way, then ends the claim with its result 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -15,7 +15,7 @@ from record_task.errors import InvalidBooking, OperatorError, PermanentFailure, 
 from record_task.ledger.items import Entry, State
 from record_task.ledger.store import Ledger
 from record_task.model.booking import Booking
-from record_task.model.results import Result, TaskRecord
+from record_task.model.results import Result, Status, TaskRecord
 from record_task.model.tasks import RecordTaskRequest
 
 if TYPE_CHECKING:
@@ -83,11 +83,14 @@ class TaskCreation:
                 if plan.deferred:
                     return None
                 requests = plan.requests
+        elif entry.held and requests and max(r.end_time for r in requests) <= now:
+            rejection = _too_late(entry.held)  # held until its window was over: say so, naming the last error
         lease_until = self.lease(now)
         if not self.ledger.take(entry, lease_until, now, requests):
             return None
         if rejection is not None:
-            result = Result.for_booking(entry.booking, "rejected", now, error=rejection.info)
+            status: Status = "failed" if entry.held else "rejected"
+            result = Result.for_booking(entry.booking, status, now, error=rejection.info)
             return self._finish(entry, lease_until, State.FAILED, result, (), now)
         return self.create(entry, requests, lease_until, now, recovering=entry.state == State.CREATING)
 
@@ -106,6 +109,11 @@ class TaskCreation:
                 self.api.delete_record_task(task.task_id, task.region)
             except RecordTaskError as exc:
                 logger.warning("could not remove a partial task", extra={"task_id": task.task_id, "error": exc.code})
+
+
+def _too_late(held: dict[str, Any]) -> InvalidBooking:
+    code, message = str(held.get("code")), str(held.get("message"))
+    return InvalidBooking(f"the window is over; it was held by an error the operator must fix: {message}", code=code)
 
 
 def task_record(request: RecordTaskRequest, task_id: str, request_id: str) -> TaskRecord:

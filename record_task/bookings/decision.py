@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from record_task.bookings.cancellation import Cancellation
 from record_task.bookings.creation import TaskCreation, what_is_recorded
@@ -35,6 +35,12 @@ class BookingDecision:
     creation: TaskCreation
     cancellation: Cancellation
     outbox: Outbox
+
+    def within(self, seconds: float) -> BookingDecision:
+        """The same decision for one request that may spend at most `seconds` on the Live API in all."""
+        api = self.creation.api.within(seconds)
+        creation = replace(self.creation, api=api)
+        return replace(self, creation=creation, cancellation=replace(self.cancellation, api=api, creation=creation))
 
     def handle(self, booking: Booking, now: int) -> Outcome:
         """One booking action (a reschedule is two: cancel the old booking, then create the new)."""

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from record_task.bookings.creation import TaskCreation
 from record_task.config import Settings
 from record_task.errors import OperatorError, TransientFailure
-from record_task.ledger.items import Entry, Slot, State
+from record_task.ledger.items import Entry, Slot, State, Unreadable
 from record_task.ledger.outbox import Outbox
 from record_task.ledger.store import Ledger
 from record_task.model.results import Result
@@ -34,14 +34,20 @@ class Sweep:
 
     def run(self, now: int, time_left: Callable[[], float]) -> dict[str, Any]:
         """Every due item once; what fails transiently or is not reached in time stays due."""
-        entries = list(islice(self.ledger.due(now), self.settings.sweep_batch_limit))
+        due = list(islice(self.ledger.due(now), self.settings.sweep_batch_limit))
+        entries = [item for item in due if isinstance(item, Entry)]
+        for item in due:
+            if isinstance(item, Unreadable):  # another version's item, or damaged: skipped, never a stop
+                logger.error("due item cannot be read; skipped", extra={"pk": item.pk, "error": item.error})
+                self.outbox.count("UnreadableItem")
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             outcomes = list(pool.map(lambda e: self._safely(e, now, time_left), entries))
         counts = Counter(status for status, _ in outcomes)
         if counts["error"]:
             self.outbox.count("SweepFailed")
         return {
-            "due": len(entries),
+            "due": len(due),
+            "unreadable": len(due) - len(entries),
             **{name: counts[name] for name in ("created", "rejected", "failed", "republished", "skipped")},
             "retryLater": counts["retry_later"] + counts["error"] + counts["held"],
             "held": counts["held"],

@@ -24,9 +24,11 @@ from record_task.ledger.items import (
     Entry,
     Slot,
     State,
+    Unreadable,
     check_move,
     new_item,
     pointer_item,
+    read_item,
     recording_record,
     task_key,
 )
@@ -126,7 +128,7 @@ class DynamoLedger:
         update = "REMOVE unpublished, publishUntil" + ("" if still_due else ", dueShard, dueAt")
         self._update(pk, update, {":action": slot.name}, "unpublished = :action")
 
-    def due(self, now: int, page_size: int = 100) -> Iterator[Entry]:
+    def due(self, now: int, page_size: int = 100) -> Iterator[Entry | Unreadable]:
         """The sparse due index, never a scan."""
         kwargs: dict[str, Any] = {
             "IndexName": DUE_INDEX,
@@ -136,7 +138,7 @@ class DynamoLedger:
         }
         while True:
             page = self._call("query", **kwargs)
-            yield from (_entry(item) for item in page.get("Items", []))
+            yield from (read_item(_plain_item(item)) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -210,5 +212,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
+    return cast(dict[str, Any], _plain({k: _deserializer.deserialize(v) for k, v in item.items()}))
+
+
 def _entry(item: dict[str, Any]) -> Entry:
-    return Entry.from_item(_plain({k: _deserializer.deserialize(v) for k, v in item.items()}))
+    return Entry.from_item(_plain_item(item))

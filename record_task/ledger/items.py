@@ -99,6 +99,22 @@ class Entry:
         )
 
 
+@dataclass(frozen=True)
+class Unreadable:
+    """A due item no field reader of this version understands (written by another version, or damaged)."""
+
+    pk: str
+    error: str
+
+
+def read_item(data: dict[str, Any]) -> Entry | Unreadable:
+    """An item as an entry, or what made it unreadable: one bad item never stops a sweep of the others."""
+    try:
+        return Entry.from_item(data)
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        return Unreadable(str(data.get("pk", "?")), f"{type(exc).__name__}: {exc}")
+
+
 def new_item(entry: Entry, now: int, due_at: int | None, expires: bool) -> dict[str, Any]:
     """The item an insert writes: the inserting invocation publishes its result, others wait the grace."""
     item: dict[str, Any] = {"pk": entry.pk, "state": entry.state.value,

@@ -15,9 +15,11 @@ from record_task.ledger.items import (
     Entry,
     Slot,
     State,
+    Unreadable,
     check_move,
     new_item,
     pointer_item,
+    read_item,
     recording_record,
     task_key,
 )
@@ -135,11 +137,11 @@ class MemoryLedger:
             lambda item: [item.pop(name, None) for name in dropped] and None,
         )
 
-    def due(self, now: int) -> Iterator[Entry]:
+    def due(self, now: int) -> Iterator[Entry | Unreadable]:
         with self._lock:
             self.requests += 1
             found = [copy.deepcopy(i) for i in self.items.values() if i.get("dueShard") and i["dueAt"] <= now]
-        yield from (Entry.from_item(item) for item in sorted(found, key=lambda item: item["dueAt"]))
+        yield from (read_item(item) for item in sorted(found, key=lambda item: item["dueAt"]))
 
     def owner(self, pointer: str) -> tuple[Entry, str] | None:
         with self._lock:

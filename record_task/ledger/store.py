@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Protocol
 
-from record_task.ledger.items import Entry, Slot, State
+from record_task.ledger.items import Entry, Slot, State, Unreadable
 from record_task.model.results import Result, TaskRecord
 from record_task.model.tasks import RecordTaskRequest
 
@@ -46,7 +46,7 @@ class Ledger(Protocol):
     def mark_published(self, pk: str, slot: Slot, *, still_due: bool = False) -> None:
         """SNS took the result: out of the due index unless the booking still waits there."""
 
-    def due(self, now: int) -> Iterator[Entry]:
+    def due(self, now: int) -> Iterator[Entry | Unreadable]:
         """Bookings due by `now` (deferred, or a result unpublished), earliest first."""
 
     def owner(self, pointer: str) -> tuple[Entry, str] | None:

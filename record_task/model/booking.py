@@ -71,14 +71,18 @@ class Booking:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Booking:
-        values = dict(data)
-        values["stream"] = StreamFields(**values.get("stream") or {})
+        """A stored booking; fields another version added are ignored, numbers come back as int."""
+        values = {name: data[name] for name in _BOOKING_FIELDS if name in data}
+        stream = {name: value for name, value in (data.get("stream") or {}).items() if name in _STREAM_FIELDS}
+        for name in ("stream_type", "template_id"):
+            if stream.get(name) is not None:
+                stream[name] = int(stream[name])
+        values["stream"] = StreamFields(**stream)
         for name in ("start_time", "end_time"):
             if values.get(name) is not None:
                 values[name] = int(values[name])  # DynamoDB hands numbers back as Decimal
-        stream = values["stream"]
-        for name in ("stream_type", "template_id"):
-            if getattr(stream, name) is not None:
-                values["stream"] = StreamFields(**{**asdict(stream), name: int(getattr(stream, name))})
-                stream = values["stream"]
         return cls(**values)
+
+
+_BOOKING_FIELDS = frozenset(f.name for f in fields(Booking))
+_STREAM_FIELDS = frozenset(f.name for f in fields(StreamFields))

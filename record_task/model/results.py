@@ -22,6 +22,7 @@ Status = Literal[
     "recording_resumed",
     "recording_ended",
     "recording_failed",
+    "queued",  # a webhook's answer only (docs/contract.md, "Nothing valid is refused"): never published
 ]
 
 

@@ -9,6 +9,7 @@ measurements: docs/live-adapter.md.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -53,9 +54,10 @@ class RecordTaskApi:
         self._clients = SdkClients(endpoint, SdkCredential(credentials), timeout_seconds)
         self._default_region = default_region
         self._budget = retry_budget_seconds
-        self._sleep = sleep
-        self._clock = clock
+        self.sleep = sleep
+        self.clock = clock
         self._limiter = shared_limiter(rate_per_second)
+        self._until: float | None = None  # `within`: the calling request's own deadline
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RecordTaskApi:
@@ -68,10 +70,17 @@ class RecordTaskApi:
             timeout_seconds=settings.live_timeout_seconds,
         )
 
+    def within(self, seconds: float) -> RecordTaskApi:
+        """The same API (clients, limiter) for one request that may spend at most `seconds` on it in all:
+        waiting for a rate slot, each call and the retries (the webhook's WEBHOOK_LIVE_BUDGET_SECONDS)."""
+        bounded = copy.copy(self)
+        bounded._until = self.clock() + seconds
+        return bounded
+
     def create_record_task(self, request: RecordTaskRequest) -> CreatedTask:
         """Creates the task once: after an unanswered attempt, a matching task is adopted, not created again."""
         region = self._region(request.region)
-        deadline = self._clock() + self._budget
+        deadline = self._deadline()
 
         def look() -> Answer | None:
             found = self._find(request, region, deadline)
@@ -86,16 +95,16 @@ class RecordTaskApi:
     def find_record_task(self, request: RecordTaskRequest) -> CreatedTask | None:
         """The task matching the request exactly (stream, domain, app, window), if one exists."""
         region = self._region(request.region)
-        found = self._find(request, region, self._clock() + self._budget)
+        found = self._find(request, region, self._deadline())
         return None if found is None else CreatedTask(task_id=found.task_id, request_id="")
 
     def delete_record_task(self, task_id: str, region: str) -> str:
         """Removes a task not yet started; the API lets a running recording go on (use stop for that)."""
-        answer = self._call("DeleteRecordTask", {"TaskId": task_id}, self._region(region), self._clock() + self._budget)
+        answer = self._call("DeleteRecordTask", {"TaskId": task_id}, self._region(region), self._deadline())
         return str(answer.get("RequestId", ""))
 
     def stop_record_task(self, task_id: str, region: str) -> str:
-        answer = self._call("StopRecordTask", {"TaskId": task_id}, self._region(region), self._clock() + self._budget)
+        answer = self._call("StopRecordTask", {"TaskId": task_id}, self._region(region), self._deadline())
         return str(answer.get("RequestId", ""))
 
     def describe_record_tasks(
@@ -105,22 +114,21 @@ class RecordTaskApi:
         query = {"StreamName": stream_name, "DomainName": domain_name, "AppName": app_name}
         params: dict[str, Any] = {"StartTime": start_time, "EndTime": end_time}
         params.update({name: value for name, value in query.items() if value})
-        return self._describe(params, self._region(region), self._clock() + self._budget)
+        return self._describe(params, self._region(region), self._deadline())
 
     # -- internals -------------------------------------------------------------------------------------
+
+    def _deadline(self) -> float:
+        own = self.clock() + self._budget
+        return own if self._until is None else min(own, self._until)
 
     def _region(self, region: str | None) -> str:
         return region or self._default_region
 
     def _find(self, request: RecordTaskRequest, region: str, deadline: float) -> TaskInfo | None:
-        query: dict[str, Any] = {
-            "StreamName": request.stream_name,
-            "DomainName": request.domain_name,
-            "AppName": request.app_name,
-            "StartTime": request.start_time,
-            "EndTime": request.end_time,
-        }
-        return next((task for task in self._describe(query, region, deadline) if task.matches(request)), None)
+        return next(
+            (task for task in self._describe(_window_of(request), region, deadline) if task.matches(request)), None
+        )
 
     def _describe(self, params: dict[str, Any], region: str, deadline: float) -> list[TaskInfo]:
         tasks: list[TaskInfo] = []
@@ -148,10 +156,10 @@ class RecordTaskApi:
         (a call that is not idempotent) an unanswered attempt is followed by the look before a resend."""
         attempt = 0
         while True:
-            outcome = self._attempt(action, params, region, limiter)
+            outcome = self._attempt(action, params, region, limiter, deadline)
             if not isinstance(outcome, RecordTaskError):
                 return outcome
-            if not is_transient(outcome.code) or not self._pause(attempt, action, outcome.code, deadline):
+            if not is_transient(outcome.code) or not _pause(attempt, action, outcome.code, deadline, self):
                 raise outcome
             attempt += 1
             found = look() if look is not None and outcome.code in NETWORK_ERRORS else None
@@ -159,25 +167,26 @@ class RecordTaskApi:
                 return found
 
     def _attempt(
-        self, action: str, params: dict[str, Any], region: str, limiter: RateLimiter | None
+        self, action: str, params: dict[str, Any], region: str, limiter: RateLimiter | None, deadline: float
     ) -> Answer | RecordTaskError:
         client = self._clients.for_region(region)
-        with limiter.slot() if limiter is not None else nullcontext() as slot:
+        with limiter.slot(deadline - self.clock()) if limiter is not None else nullcontext() as slot:
             outcome = outcome_of(action, lambda: client.call_json(action, params))
             unanswered = isinstance(outcome, RecordTaskError) and outcome.code in NETWORK_ERRORS
             if slot is not None and not unanswered:
                 slot.answered()
         return outcome
 
-    def _pause(self, attempt: int, action: str, code: str, deadline: float) -> bool:
-        """Sleep before the next attempt, or return False when that sleep would end past the deadline."""
-        delay = backoff_delay(attempt)
-        if self._clock() + delay > deadline:
-            logger.warning("retry budget spent", extra={"action": action, "error": code, "attempts": attempt + 1})
-            return False
-        logger.info("retrying", extra={"action": action, "error": code, "attempt": attempt + 1, "delay": delay})
-        self._sleep(delay)
-        return True
+
+def _pause(attempt: int, action: str, code: str, deadline: float, api: RecordTaskApi) -> bool:
+    """Sleep before the next attempt, or return False when that sleep would end past the deadline."""
+    delay = backoff_delay(attempt)
+    if api.clock() + delay > deadline:
+        logger.warning("retry budget spent", extra={"action": action, "error": code, "attempts": attempt + 1})
+        return False
+    logger.info("retrying", extra={"action": action, "error": code, "attempt": attempt + 1, "delay": delay})
+    api.sleep(delay)
+    return True
 
 
 def _task_info(item: dict[str, Any]) -> TaskInfo:
@@ -189,3 +198,9 @@ def _task_info(item: dict[str, Any]) -> TaskInfo:
         start_time=int(item.get("StartTime", 0)),
         end_time=int(item.get("EndTime", 0)),
     )
+
+
+def _window_of(request: RecordTaskRequest) -> dict[str, Any]:
+    """The DescribeRecordTask query for exactly the request's stream and window."""
+    names = ("StreamName", "DomainName", "AppName", "StartTime", "EndTime")
+    return {name: request.to_params()[name] for name in names}

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from record_task.errors import ConfigurationError
+from record_task.errors import ConfigurationError, TransientFailure
 
 MARGIN_FLOOR_SECONDS = 0.02  # jitter in the outbound share of a round trip (10 % of 150 ms) and the API's rounding
 SAMPLES_PER_SLOT = 3  # round trips remembered: three windows at the full rate
@@ -115,11 +115,11 @@ class RateLimiter:
         self._sleeping = False  # one thread waits on the clock; the others wait for it to be done
 
     @contextmanager
-    def slot(self) -> Iterator[Slot]:
-        """Wait for a slot, then hold it for the call made inside; the caller marks an answered call."""
-        started = self._clock()
-        ticket, granted = self._take()
-        held = Slot(waited=granted - started, clock=self._clock)
+    def slot(self, max_wait: float | None = None) -> Iterator[Slot]:
+        """Wait for a slot (at most `max_wait` seconds, else `RateShareUsedUp`), then hold it for the call
+        made inside; the caller marks an answered call."""
+        ticket = self._take(None if max_wait is None else self._clock() + max_wait)
+        held = Slot(clock=self._clock)
         try:
             yield held
         finally:
@@ -127,7 +127,7 @@ class RateLimiter:
                 ended = held.answered_at if held.answered_at is not None else self._clock()
                 self._window.settle(ticket, ended, answered=held.answered_at is not None)
 
-    def _take(self) -> tuple[int, float]:
+    def _take(self, give_up_at: float | None) -> int:
         while True:
             with self._changed:
                 while self._sleeping:
@@ -137,7 +137,10 @@ class RateLimiter:
                 if pause <= 0:
                     ticket = self._window.take(now)
                     self._changed.notify(1 + self._window.room(now))  # those who may go now, and the next watcher
-                    return ticket, now
+                    return ticket
+                if give_up_at is not None and now + pause > give_up_at:
+                    self._changed.notify()  # the next waiter watches the clock instead
+                    raise TransientFailure("this instance's share of the API rate is used up", code="RateShareUsedUp")
                 self._sleeping = True
             try:
                 self._sleep(pause)
@@ -148,10 +151,9 @@ class RateLimiter:
 
 
 class Slot:
-    """One held slot: how long it took to get, and whether the call was answered (a round trip to learn from)."""
+    """One held slot: whether the call was answered (a round trip to learn from)."""
 
-    def __init__(self, waited: float, clock: Callable[[], float]) -> None:
-        self.waited = waited
+    def __init__(self, clock: Callable[[], float]) -> None:
         self.answered_at: float | None = None
         self._clock = clock
 
@@ -165,7 +167,7 @@ _limiters_lock = threading.Lock()
 
 
 def shared_limiter(rate: float) -> RateLimiter:
-    """The process's limiter for `rate`: every LiveApi at that rate draws from the same slots."""
+    """The process's limiter for `rate`: every RecordTaskApi at that rate draws from the same slots."""
     with _limiters_lock:
         if rate not in _limiters:
             _limiters[rate] = RateLimiter(rate)

@@ -31,6 +31,9 @@ class TaskInfo:
 
 
 class TaskApi(Protocol):
+    def within(self, seconds: float) -> TaskApi:
+        """The same API for one request that may spend at most `seconds` on it in all."""
+
     def create_record_task(self, request: RecordTaskRequest) -> CreatedTask:
         """Create the task once (an unanswered attempt's task is adopted, not made twice)."""
 

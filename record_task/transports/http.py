@@ -1,8 +1,9 @@
-"""The HTTP transport: `POST /bookings`, `/webhooks/calcom`, `/webhooks/calendly`, `/webhooks/tencent`.
+"""The HTTP transport: a route per booking source (`record_task.sources.registry`) and `/webhooks/tencent`.
 
 Serves API Gateway HTTP API (payload 2.0) and REST proxy (1.0) events with the Powertools resolvers.
 Checks size and signature on the raw bytes before anything is parsed, then maps the decision's
-outcome to the status codes of docs/contract.md ("Entry points").
+outcome to the status codes of docs/contract.md ("Entry points"). A booking that cannot be carried out
+within WEBHOOK_LIVE_BUDGET_SECONDS is queued for `handler.queue` and answered 202 `queued`.
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from record_task.bookings.decision import BookingDecision
 from record_task.config import Settings
-from record_task.errors import ErrorInfo, InvalidBooking, SignatureError, TransientFailure
+from record_task.errors import ErrorInfo, InvalidBooking, OperatorError, SignatureError, TransientFailure
 from record_task.ledger.outbox import Outcome
+from record_task.model.results import Result
 from record_task.recordings.callbacks import parse_callback
 from record_task.recordings.reports import Recordings
 from record_task.recordings.signature import verify_callback
 from record_task.sources.bodies import parse_json_body
 from record_task.sources.registry import SOURCES, BookingSource, Headers, parse_bookings
+from record_task.transports.handoff import Handoff
 
 logger = Logger(service="record-task", child=True)
 MAX_BODY_BYTES = 256 * 1024
@@ -47,7 +50,9 @@ class Webhook:
         recordings: Recordings,
         settings: Settings,
         clock: Callable[[], float] = time.time,
+        handoff: Handoff | None = None,
     ) -> None:
+        self._handoff = handoff
         self._decision = decision
         self._recordings = recordings
         self._settings = settings
@@ -90,8 +95,9 @@ class Webhook:
         try:
             headers = {name.lower(): value for name, value in (event.headers or {}).items()}  # REST keeps case
             return handle(raw, headers, int(self._clock()))
-        except TransientFailure as exc:
-            logger.warning("transient failure; sender should retry", extra={"error": exc.code, "cause": exc.message})
+        except (TransientFailure, OperatorError) as exc:
+            logger.warning("could not be carried out nor queued; the sender should retry",
+                           extra={"error": exc.code, "cause": exc.message})  # fmt: skip
             response = _error(503, exc.info)
             response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
             return response
@@ -109,7 +115,17 @@ class Webhook:
         except InvalidBooking as exc:
             return _respond(self._decision.reject(exc, raw, now, source.name))
         logger.append_keys(booking_id=",".join(b.booking_id for b in bookings), source=source.name)
-        return _respond(Outcome.combined([self._decision.handle(booking, now) for booking in bookings]))
+        decision = self._decision.within(settings.webhook_live_budget_seconds)
+        try:
+            return _respond(Outcome.combined([decision.handle(booking, now) for booking in bookings]))
+        except (TransientFailure, OperatorError) as exc:  # not in time: the queue carries it out (or 503)
+            if self._handoff is None:
+                raise
+            self._handoff.send(raw.decode("utf-8"), source.name)
+            logger.warning("booking queued", extra={"error": exc.code, "cause": exc.message})
+            reason = "not carried out within WEBHOOK_LIVE_BUDGET_SECONDS; queued, the queue path carries it out"
+            queued = Result.for_booking(bookings[-1], "queued", now, error=exc.info, reason=reason)
+            return Response(status_code=202, content_type="application/json", body=json.dumps(queued.to_message()))
 
     def _callback(self, raw: bytes, headers: Headers, now: int) -> Response[str]:
         """A Tencent recording callback: 401 unless signed, else 200 (Tencent retries anything else)."""

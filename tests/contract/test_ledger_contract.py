@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from record_task.ledger.dynamodb import DynamoLedger
-from record_task.ledger.items import Entry, Slot, State, booking_key, session_key, task_key
+from record_task.ledger.items import Entry, Slot, State, Unreadable, booking_key, session_key, task_key
 from record_task.ledger.memory import MemoryLedger
 from record_task.ledger.store import Ledger
 from record_task.model.booking import Booking
@@ -59,7 +59,7 @@ def test_a_written_item_reads_back_as_it_was_written(ledger: Ledger) -> None:
 def test_the_due_query_finds_what_is_due_earliest_first(ledger: Ledger) -> None:
     for number, due_at in enumerate([NOW + 5, NOW - 10, NOW + 10, NOW]):
         assert ledger.insert(deferred(booking(f"b-{number}")), NOW, due_at=due_at) is None
-    assert [e.booking.booking_id for e in ledger.due(NOW) if e.booking] == ["b-1", "b-3"]
+    assert [e.booking.booking_id for e in ledger.due(NOW) if isinstance(e, Entry) and e.booking] == ["b-1", "b-3"]
 
 
 def test_an_item_is_written_once_and_the_loser_reads_the_winner(ledger: Ledger) -> None:
@@ -190,11 +190,33 @@ def test_an_item_written_by_a_newer_version_is_read_ignoring_what_it_does_not_kn
     ledger.insert(entry, NOW, due_at=NOW)
     if isinstance(ledger, MemoryLedger):
         ledger.items[entry.pk]["streamSlot"] = {"future": 1}
+        ledger.items[entry.pk]["booking"]["colour"] = "red"
+        ledger.items[entry.pk]["booking"]["stream"]["zone"] = "b"
     else:
         ledger._db.update_item(  # type: ignore[attr-defined]
             TableName=ledger._table,  # type: ignore[attr-defined]
             Key={"pk": {"S": entry.pk}},
-            UpdateExpression="SET streamSlot = :s",
-            ExpressionAttributeValues={":s": {"M": {"future": {"N": "1"}}}},
+            UpdateExpression="SET streamSlot = :s, booking.colour = :c, booking.#st.#z = :z",
+            ExpressionAttributeNames={"#z": "zone", "#st": "stream"},
+            ExpressionAttributeValues={":s": {"M": {"future": {"N": "1"}}}, ":c": {"S": "red"}, ":z": {"S": "b"}},
         )
     assert ledger.get(entry.pk) == entry
+
+
+def test_a_due_item_that_cannot_be_read_is_named_not_raised(ledger: Ledger) -> None:
+    good, bad = deferred(booking("good")), deferred(booking("bad"))
+    ledger.insert(good, NOW, due_at=NOW - 5)
+    ledger.insert(bad, NOW, due_at=NOW - 10)
+    if isinstance(ledger, MemoryLedger):
+        ledger.items[bad.pk]["state"] = "teleported"
+    else:
+        ledger._db.update_item(  # type: ignore[attr-defined]
+            TableName=ledger._table,  # type: ignore[attr-defined]
+            Key={"pk": {"S": bad.pk}},
+            UpdateExpression="SET #s = :s",
+            ExpressionAttributeNames={"#s": "state"},
+            ExpressionAttributeValues={":s": {"S": "teleported"}},
+        )
+    found = list(ledger.due(NOW))
+    assert [type(item).__name__ for item in found] == ["Unreadable", "Entry"]
+    assert isinstance(found[0], Unreadable) and found[0].pk == bad.pk and "teleported" in found[0].error

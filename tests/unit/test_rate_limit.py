@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from record_task.errors import ConfigurationError
+from record_task.errors import ConfigurationError, TransientFailure
 from record_task.tencent.rate_limit import MARGIN_FLOOR_SECONDS, RateLimiter, SendWindow
 
 REFUSAL_BOUND = 0.01  # the share of calls the API may refuse (each then retried)
@@ -201,12 +201,33 @@ def test_threads_wait_on_the_injected_clock() -> None:
         now[0] += seconds
 
     limiter = RateLimiter(2, clock=lambda: now[0], sleep=sleep, floor=0.0)
-    waits = []
+    granted = []
     for _ in range(3):
         with limiter.slot() as slot:
-            waits.append(slot.waited)
+            granted.append(now[0])
             slot.answered()
-    assert waits == [0.0, 0.0, pytest.approx(1.0)] and slept == [pytest.approx(1.0)]
+    assert granted == [0.0, 0.0, pytest.approx(1.0)] and slept == [pytest.approx(1.0)]
+
+
+def test_a_bounded_wait_gives_up_at_once_instead_of_sleeping_past_it() -> None:
+    """The webhook's budget: a slot further away than `max_wait` is refused without waiting for it."""
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    limiter = RateLimiter(2, clock=lambda: now[0], sleep=sleep, floor=0.0)
+    for _ in range(2):
+        with limiter.slot(max_wait=0.5) as slot:
+            slot.answered()
+    with pytest.raises(TransientFailure) as caught, limiter.slot(max_wait=0.5):
+        pass
+    assert caught.value.code == "RateShareUsedUp" and slept == []
+    with limiter.slot(max_wait=1.5) as slot:  # within reach: waited for
+        slot.answered()
+    assert slept == [pytest.approx(1.0)]
 
 
 def test_room_counts_the_sends_that_may_go_now() -> None:
