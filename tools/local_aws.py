@@ -68,6 +68,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.endpoint,
             "RESULTS_TOPIC_ARN": self.topic_arn,
             "BOOKINGS_TABLE": self.bookings_table,
+            "BOOKINGS_QUEUE_URL": self.queue_url,
             "MAX_RECEIVE_COUNT": str(self.max_receive_count),
         }
 
