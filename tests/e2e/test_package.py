@@ -235,6 +235,7 @@ def test_http_api_throttles_within_the_webhook_concurrency(
         ("AWS/Lambda", "Errors", "FunctionName", {"Ref": "SweepLambdaFunction"}),
         ("AWS/Lambda", "Throttles", "FunctionName", {"Ref": "WebhookLambdaFunction"}),
         ("RecordTask", "SweepFailed", "service", "record-task"),
+        ("RecordTask", "OperatorActionNeeded", "service", "record-task"),
     ],
 )  # fmt: skip
 def test_alarm_watches(resources: dict[str, Any], namespace: str, metric: str, dimension: str, value: Any) -> None:
@@ -312,3 +313,17 @@ def test_local_stage_resolves_to_literals() -> None:
             env["DIRECT_WEBHOOK_SECRET"],
             env["TENCENT_CALLBACK_KEY"],
         } == {"calcom-test-secret", "calendly-test-secret", "direct-test-secret", "tencent-test-key"}
+
+
+def test_the_webhook_may_queue_onto_the_queue_the_queue_function_consumes(
+    resources: dict[str, Any], template: dict[str, Any]
+) -> None:
+    """docs/contract.md, "Nothing valid is refused": BOOKINGS_QUEUE_URL is the consumed queue, and writable."""
+    webhook = resources["WebhookLambdaFunction"]["Properties"]["Environment"]["Variables"]
+    assert webhook["BOOKINGS_QUEUE_URL"] == {"Ref": "RecordQueue"}
+    assert float(webhook["WEBHOOK_LIVE_BUDGET_SECONDS"]) > 0
+    statements = resources["IamRoleLambdaExecution"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    sends = [s for s in statements if s["Action"] in ("sqs:SendMessage", ["sqs:SendMessage"])]
+    assert [s["Resource"] for s in sends] == [{"Fn::GetAtt": ["RecordQueue", "Arn"]}]
+    mapping = next(v for v in resources.values() if v["Type"] == "AWS::Lambda::EventSourceMapping")
+    assert mapping["Properties"]["EventSourceArn"] == {"Fn::GetAtt": ["RecordQueue", "Arn"]}
