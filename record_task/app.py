@@ -1,7 +1,8 @@
 """Wiring: settings and clients built once per Lambda container, shared by the three entry points.
 
 Each transport is built (and its Powertools utility imported) on first use: a webhook container never
-loads the batch processor, a queue container never loads the HTTP resolver (cold starts, BENCHMARKS.md).
+loads the batch processor, a queue container never loads the HTTP resolver, and only what handles a
+callback or a sweep loads the recordings or the sweep (cold starts, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from record_task.bookings.cancellation import Cancellation
 from record_task.bookings.creation import TaskCreation
 from record_task.bookings.decision import BookingDecision
-from record_task.bookings.sweep import Sweep
 from record_task.config import Settings
 from record_task.errors import TransientFailure
 from record_task.ledger.outbox import Outbox
 from record_task.ledger.publisher import Publisher
 from record_task.ledger.store import Ledger
-from record_task.recordings.reports import Recordings
 
 if TYPE_CHECKING:
+    from record_task.bookings.sweep import Sweep
+    from record_task.recordings.reports import Recordings
     from record_task.tencent.tasks import TaskApi
     from record_task.transports.http import Webhook
     from record_task.transports.sqs import QueueConsumer
@@ -40,12 +41,22 @@ DEFAULT_SWEEP_SECONDS = 900.0  # Lambda's longest run, for a sweep invoked witho
 class App:
     settings: Settings
     decision: BookingDecision
-    recordings: Recordings
-    sweeper: Sweep
     ledger: Ledger
     api: TaskApi
     outbox: Outbox
     clock: Callable[[], float] = time.time
+
+    @cached_property
+    def recordings(self) -> Recordings:
+        from record_task.recordings.reports import Recordings
+
+        return Recordings(self.ledger, self.outbox)
+
+    @cached_property
+    def sweeper(self) -> Sweep:
+        from record_task.bookings.sweep import Sweep
+
+        return Sweep(self.settings, self.ledger, self.decision.creation, self.outbox)
 
     @cached_property
     def queue(self) -> QueueConsumer:
@@ -60,7 +71,7 @@ class App:
 
         queue_url = self.settings.bookings_queue_url
         handoff = SqsHandoff(queue_url) if queue_url else None
-        return Webhook(self.decision, self.recordings, self.settings, self.clock, handoff)
+        return Webhook(self.decision, lambda: self.recordings, self.settings, self.clock, handoff)
 
     def sweep(self, event: Mapping[str, Any], context: LambdaContext | None) -> dict[str, Any]:
         """Activate due deferred bookings; the scheduled event's `time` is the clock."""
@@ -120,8 +131,6 @@ def assemble(
     return App(
         settings=settings,
         decision=BookingDecision(settings, ledger, creation, cancellation, outbox),
-        recordings=Recordings(ledger, outbox),
-        sweeper=Sweep(settings, ledger, creation, outbox),
         ledger=ledger,
         api=api,
         outbox=outbox,

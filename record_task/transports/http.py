@@ -14,7 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
@@ -27,12 +27,12 @@ from record_task.config import Settings
 from record_task.errors import ErrorInfo, InvalidBooking, OperatorError, SignatureError, TransientFailure
 from record_task.ledger.outbox import Outcome
 from record_task.model.results import Result
-from record_task.recordings.callbacks import parse_callback
-from record_task.recordings.reports import Recordings
-from record_task.recordings.signature import verify_callback
 from record_task.sources.bodies import parse_json_body
 from record_task.sources.registry import SOURCES, BookingSource, Headers, parse_bookings
 from record_task.transports.handoff import Handoff
+
+if TYPE_CHECKING:
+    from record_task.recordings.reports import Recordings
 
 logger = Logger(service="record-task", child=True)
 MAX_BODY_BYTES = 256 * 1024
@@ -47,7 +47,7 @@ class Webhook:
     def __init__(
         self,
         decision: BookingDecision,
-        recordings: Recordings,
+        recordings: Callable[[], Recordings],  # built on the first callback: bookings never load it
         settings: Settings,
         clock: Callable[[], float] = time.time,
         handoff: Handoff | None = None,
@@ -129,12 +129,15 @@ class Webhook:
 
     def _callback(self, raw: bytes, headers: Headers, now: int) -> Response[str]:
         """A Tencent recording callback: 401 unless signed, else 200 (Tencent retries anything else)."""
+        from record_task.recordings.callbacks import parse_callback
+        from record_task.recordings.signature import verify_callback
+
         try:
             body = verify_callback(raw, self._settings.tencent_callback_key, now)
         except SignatureError as exc:
             logger.warning("callback refused", extra={"reason": exc.message})
             return _error(401, exc.info)
-        result = self._recordings.receive(parse_callback(body), now)
+        result = self._recordings().receive(parse_callback(body), now)
         answer = {"code": 0, "status": result.status if result else "ignored"}
         return Response(status_code=200, content_type="application/json", body=json.dumps(answer))
 

@@ -81,16 +81,27 @@ assert answer["statusCode"] == 201, answer
     + _REPORT
 )
 
+# The strict floor (the issue's): nothing but the AWS work itself, timed from spawn to process exit.
+STRICT_FLOOR_JOB = """import os, boto3
+dynamodb, sns = boto3.client("dynamodb"), boto3.client("sns")
+dynamodb.put_item(TableName=os.environ["BOOKINGS_TABLE"], Item={"pk": {"S": "strict-" + os.urandom(8).hex()}},
+                  ConditionExpression="attribute_not_exists(pk)")
+sns.publish(TopicArn=os.environ["RESULTS_TOPIC_ARN"], Message="{}")
+print('BENCH {"ready": 0, "end": 0, "readyCpu": 0, "cpu": 0, "xray": false}')
+"""
+
 IMPORT_BOTO3 = _PREAMBLE + "import boto3\n" + _READY + _REPORT
 IMPORT_HANDLER = _PREAMBLE + "import handler\n" + _READY + _REPORT
 
 FLOOR = "floor: boto3, 2 clients, put_item, publish"
+STRICT_FLOOR = "strict floor: import boto3, 2 clients, PutItem, Publish, exit"
 WEBHOOK = "function: signed POST /bookings -> 201"
 BOTO3 = "import boto3"
 HANDLER = "import handler"
 HANDLER_TRACED = "import handler (RECORD_TASK_TRACING=true)"
 JOBS = {
     FLOOR: FLOOR_JOB,
+    STRICT_FLOOR: STRICT_FLOOR_JOB,
     WEBHOOK: WEBHOOK_JOB,
     BOTO3: IMPORT_BOTO3,
     HANDLER: IMPORT_HANDLER,
@@ -105,6 +116,7 @@ class ColdResults:
     ready_ms: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in JOBS})
     cpu_ms: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in JOBS})
     ready_cpu_ms: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in JOBS})
+    exit_ms: dict[str, list[float]] = field(default_factory=lambda: {name: [] for name in JOBS})  # spawn -> exit
     xray: dict[str, set[bool]] = field(default_factory=lambda: {name: set() for name in JOBS})
     log_lines: int = 0
 
@@ -113,6 +125,10 @@ class ColdResults:
 
     def ratio(self, numerator: str, denominator: str) -> float:
         return self.median(numerator) / self.median(denominator)
+
+    def exit_ratio(self, numerator: str, denominator: str) -> float:
+        """Medians of spawn-to-exit times: what the strict floor is measured by."""
+        return statistics.median(self.exit_ms[numerator]) / statistics.median(self.exit_ms[denominator])
 
     def paired_ratio(self, numerator: str, denominator: str) -> float:
         """Median of the per-round ratios: each pair ran back to back, under the same load."""
@@ -131,11 +147,13 @@ def _webhook_event(directory: Path) -> Path:
 def _run(code: str, env: dict[str, str], results: ColdResults | None, name: str) -> None:
     spawned = time.time()  # the child reports wall-clock times: both ends on the same clock
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    exited = time.time()
     if done.returncode != 0:
         raise RuntimeError(f"cold job {name!r} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     lines = done.stdout.splitlines()
     report = json.loads(next(line for line in lines if line.startswith("BENCH "))[6:])
     if results is not None:
+        results.exit_ms[name].append((exited - spawned) * 1000)
         results.total_ms[name].append((report["end"] - spawned) * 1000)
         results.ready_ms[name].append((report["ready"] - spawned) * 1000)
         results.cpu_ms[name].append(report["cpu"] * 1000)
