@@ -30,6 +30,9 @@ logger = Logger(service="record-task", child=True)
 
 CREATE = "CreateRecordTask"
 DESCRIBE = "DescribeRecordTask"
+# A bounded request (`within`) waits at most this long for a rate slot: a slot further away means this
+# instance's share is used up, and queueing the booking answers the sender sooner (docs/deploying.md).
+SLOT_WAIT_SECONDS = 1.0
 
 
 class RecordTaskApi:
@@ -170,7 +173,8 @@ class RecordTaskApi:
         self, action: str, params: dict[str, Any], region: str, limiter: RateLimiter | None, deadline: float
     ) -> Answer | RecordTaskError:
         client = self._clients.for_region(region)
-        with limiter.slot(deadline - self.clock()) if limiter is not None else nullcontext() as slot:
+        wait = deadline - self.clock() if self._until is None else min(deadline - self.clock(), SLOT_WAIT_SECONDS)
+        with limiter.slot(wait) if limiter is not None else nullcontext() as slot:
             outcome = outcome_of(action, lambda: client.call_json(action, params))
             unanswered = isinstance(outcome, RecordTaskError) and outcome.code in NETWORK_ERRORS
             if slot is not None and not unanswered:
