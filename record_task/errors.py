@@ -70,55 +70,50 @@ class InvalidBooking(RecordTaskError):
     default_code = "InvalidParameter"
 
 
+class SignatureError(RecordTaskError):
+    """The delivery is not proven to come from its sender: answered 401, and nothing else happens
+    (no result: an unsigned body may be anyone's)."""
+
+    default_code = "Unauthorized"
+
+
+class TransientFailure(RecordTaskError):
+    """Worth retrying later: throttling, timeouts, the network, a booking being worked on elsewhere.
+    SQS redelivers the message, the sweep keeps the item due, the webhook queues the booking (or,
+    when it cannot, answers 503)."""
+
+    default_code = "InternalError"
+
+
 class PermanentFailure(RecordTaskError):
     """The upstream API refused in a way a retry cannot change: `failed` (HTTP 502)."""
 
     default_code = "FailedOperation"
 
 
-class TransientFailure(RecordTaskError):
-    """Worth retrying later: throttling, timeouts, a booking being worked on elsewhere."""
-
-    default_code = "InternalError"
-
-
 class OperatorError(RecordTaskError):
     """Keys, permissions, a missing resource: the operator must act. Held, never final for a booking."""
 
     default_code = "OperatorActionNeeded"
+    metric = "OperatorActionNeeded"  # counted where a booking is held; an alarm watches it
 
 
 class ConfigurationError(OperatorError):
-    """A setting is missing or malformed; raised at start where it can be, else by the call that needs it."""
+    """A setting is missing or malformed: raised at start where it can be, else by the call that
+    needs it (the Tencent keys are read at the first signature)."""
 
     default_code = "ConfigurationError"
-
-
-class SignatureError(RecordTaskError):
-    """The delivery is not proven to come from its sender: answered 401, nothing else happens."""
-
-    default_code = "Unauthorized"
 
 
 # AWS error codes (DynamoDB, SNS, Secrets Manager) that a retry cannot fix: the operator's to fix (a
 # missing table, topic or secret; a role without the permission) or a request the function built wrong.
 _OPERATOR_AWS_CODES = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "AuthorizationError",
-        "UnrecognizedClientException",
-        "InvalidClientTokenId",
-        "ResourceNotFoundException",
-        "NotFound",
-        "NotFoundException",
-        "DecryptionFailure",
-        "KMSAccessDeniedException",
-        "KMSDisabledException",
-    }
+    "AccessDenied AccessDeniedException AuthorizationError UnrecognizedClientException InvalidClientTokenId "
+    "ResourceNotFoundException NotFound NotFoundException DecryptionFailure KMSAccessDeniedException "
+    "KMSDisabledException".split()
 )
 _BUG_AWS_CODES = frozenset(
-    {"ValidationException", "SerializationException", "InvalidParameter", "InvalidParameterException"}
+    "ValidationException SerializationException InvalidParameter InvalidParameterException".split()
 )
 
 

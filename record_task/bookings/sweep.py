@@ -63,7 +63,7 @@ class Sweep:
             return self._one(entry, now)
         except OperatorError as exc:  # keys, permissions: held, never final; every sweep tries again
             logger.error("due item held until the operator acts", extra={"pk": entry.pk, "error": exc.code})
-            self.outbox.count("OperatorActionNeeded")
+            self.outbox.count(OperatorError.metric)
             return "held", None
         except TransientFailure as exc:
             logger.warning("due item stays due", extra={"pk": entry.pk, "error": exc.code, "cause": exc.message})

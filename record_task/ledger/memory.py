@@ -8,21 +8,8 @@ import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from record_task.ledger.items import (
-    CALLBACK_GRACE_SECONDS,
-    DUE_SHARD,
-    PUBLISH_GRACE_SECONDS,
-    Entry,
-    Slot,
-    State,
-    Unreadable,
-    check_move,
-    new_item,
-    pointer_item,
-    read_item,
-    recording_record,
-    task_key,
-)
+from record_task.ledger import items as stored
+from record_task.ledger.items import Entry, Slot, State, Unreadable
 from record_task.model.results import Result, TaskRecord
 from record_task.model.tasks import RecordTaskRequest
 
@@ -44,17 +31,17 @@ class MemoryLedger:
             return Entry.from_item(copy.deepcopy(item)) if item else None
 
     def insert(self, entry: Entry, now: int, *, due_at: int | None = None, expires: bool = False) -> Entry | None:
-        check_move("insert", None, entry.state)
+        stored.check_move("insert", None, entry.state)
         with self._lock:
             self.requests += 1
             old = self.items.get(entry.pk)
             if old is not None:
                 return Entry.from_item(copy.deepcopy(old))
-            self.items[entry.pk] = copy.deepcopy(new_item(entry, now, due_at, expires))
+            self.items[entry.pk] = copy.deepcopy(stored.new_item(entry, now, due_at, expires))
             return None
 
     def take(self, entry: Entry, lease_until: int, now: int, requests: tuple[RecordTaskRequest, ...]) -> bool:
-        check_move("take", entry.state, State.CREATING)
+        stored.check_move("take", entry.state, State.CREATING)
 
         def lapsed(item: Item) -> bool:
             return bool(item["state"] == State.DEFERRED) or (
@@ -81,9 +68,9 @@ class MemoryLedger:
     def finish(
         self, pk: str, lease_until: int, state: State, result: Result, tasks: tuple[TaskRecord, ...], now: int
     ) -> bool:
-        check_move("finish", State.CREATING, state)
+        stored.check_move("finish", State.CREATING, state)
         for task in tasks:
-            self.link(task_key(task.task_id), pk, task.task_id, now)
+            self.link(stored.task_key(task.task_id), pk, task.task_id, now)
 
         def end(item: Item) -> None:
             _store_result(item, state, "create", result, tasks, now)
@@ -94,7 +81,7 @@ class MemoryLedger:
         return self._update(pk, mine, end)
 
     def cancel(self, entry: Entry, result: Result, tasks: tuple[TaskRecord, ...], now: int) -> bool:
-        check_move("cancel", entry.state, State.CANCELLED)
+        stored.check_move("cancel", entry.state, State.CANCELLED)
         return self._update(
             entry.pk,
             lambda item: item["state"] == entry.state,
@@ -103,7 +90,7 @@ class MemoryLedger:
 
     def take_publish(self, pk: str, slot: Slot, now: int) -> bool:
         if slot.recording:
-            grace = CALLBACK_GRACE_SECONDS
+            grace = stored.CALLBACK_GRACE_SECONDS
 
             def free(item: Item) -> bool:
                 record = item["recordings"].get(slot.name)
@@ -113,7 +100,7 @@ class MemoryLedger:
         return self._update(
             pk,
             lambda item: item.get("unpublished") == slot.name and item.get("publishUntil", 0) <= now,
-            lambda item: item.update(publishUntil=now + PUBLISH_GRACE_SECONDS),
+            lambda item: item.update(publishUntil=now + stored.PUBLISH_GRACE_SECONDS),
         )
 
     def release_publish(self, pk: str, slot: Slot) -> None:
@@ -141,7 +128,7 @@ class MemoryLedger:
         with self._lock:
             self.requests += 1
             found = [copy.deepcopy(i) for i in self.items.values() if i.get("dueShard") and i["dueAt"] <= now]
-        yield from (read_item(item) for item in sorted(found, key=lambda item: item["dueAt"]))
+        yield from (stored.read_item(item) for item in sorted(found, key=lambda item: item["dueAt"]))
 
     def owner(self, pointer: str) -> tuple[Entry, str] | None:
         with self._lock:
@@ -153,11 +140,11 @@ class MemoryLedger:
     def link(self, pointer: str, booking_pk: str, task_id: str, now: int) -> None:
         with self._lock:
             self.requests += 1
-            self.items[pointer] = pointer_item(pointer, booking_pk, task_id, now)
+            self.items[pointer] = stored.pointer_item(pointer, booking_pk, task_id, now)
 
     def add_recording(self, pk: str, name: str, result: Result, status: str | None, now: int) -> Entry | None:
         def keep(item: Item) -> None:
-            item["recordings"][name] = recording_record(result, now)
+            item["recordings"][name] = stored.recording_record(result, now)
             if status is not None:
                 item["lastRecordingStatus"] = status
 
@@ -181,7 +168,7 @@ class MemoryLedger:
 def _store_result(
     item: Item, state: State, action: str, result: Result, tasks: tuple[TaskRecord, ...], now: int
 ) -> None:
-    due = now + PUBLISH_GRACE_SECONDS
+    due = now + stored.PUBLISH_GRACE_SECONDS
     item.update(state=state.value, tasks=[t.to_message() for t in tasks], unpublished=action,
-                dueShard=DUE_SHARD, dueAt=due, publishUntil=due)  # fmt: skip
+                dueShard=stored.DUE_SHARD, dueAt=due, publishUntil=due)  # fmt: skip
     item.setdefault("results", {})[action] = result.to_message()

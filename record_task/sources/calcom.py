@@ -24,10 +24,12 @@ What is read, and why:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from record_task.errors import InvalidBooking
 from record_task.model.booking import Booking, StreamFields
+from record_task.sources import signatures
 from record_task.sources.fields import is_blank, optional_text, require_text, required_window, stream_fields_from
 
 # Stream attribute -> the metadata / responses key read for it.
@@ -124,3 +126,16 @@ def _skipped(trigger: str, body: dict[str, Any]) -> Booking:
     return Booking(
         booking_id=booking_id, source="calcom", trigger=trigger, skip_reason=f"trigger {trigger} needs no action"
     )
+
+
+def check(raw: bytes, headers: Mapping[str, str], secret: str, now: int, tolerance: int) -> None:
+    """The route's signature check (`record_task.sources.registry`)."""
+    signatures.verify_calcom(raw, headers.get("x-cal-signature-256"), secret)
+
+
+def has_shape(body: dict[str, Any]) -> bool:
+    return "triggerEvent" in body
+
+
+def parse_all(body: object) -> tuple[Booking, ...]:
+    return (parse_calcom(body),)

@@ -33,10 +33,12 @@ scheduled event the invitee belongs to:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from record_task.errors import InvalidBooking
 from record_task.model.booking import Booking, StreamFields
+from record_task.sources import signatures
 from record_task.sources.fields import (
     is_blank,
     last_segment,
@@ -173,3 +175,17 @@ def _skipped(event: str, body: dict[str, Any]) -> Booking:
     return Booking(
         booking_id=booking_id, source="calendly", trigger=event, skip_reason=f"event {event} needs no action"
     )
+
+
+def check(raw: bytes, headers: Mapping[str, str], secret: str, now: int, tolerance: int) -> None:
+    """The route's signature check (`record_task.sources.registry`): `t` within `tolerance` of `now`."""
+    header = headers.get("calendly-webhook-signature")
+    signatures.verify_calendly(raw, header, secret, now=now, tolerance_seconds=tolerance)
+
+
+def has_shape(body: dict[str, Any]) -> bool:
+    return "event" in body and "payload" in body
+
+
+def parse_all(body: object) -> tuple[Booking, ...]:
+    return (parse_calendly(body),)

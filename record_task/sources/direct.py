@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Mapping
+from typing import Any, cast
 
 from record_task.errors import InvalidBooking
 from record_task.model.booking import Action, Booking
+from record_task.sources import signatures
 from record_task.sources.fields import optional_text, parse_instant, require_text, stream_fields_from
 
 # StreamFields attribute -> its API name in the body.
@@ -47,3 +49,22 @@ def parse_direct(body: object) -> Booking:
         event_type=optional_text(body.get("EventType"), "EventType"),
         stream=stream_fields_from(lambda attribute: (body.get(STREAM_KEYS[attribute]), STREAM_KEYS[attribute])),
     )
+
+
+def check(raw: bytes, headers: Mapping[str, str], secret: str, now: int, tolerance: int) -> None:
+    """The route's signature check (`record_task.sources.registry`)."""
+    signatures.verify_direct(raw, headers.get("x-signature-256"), secret)
+
+
+def has_shape(body: dict[str, Any]) -> bool:
+    """Any direct-format field makes it the direct format (so a missing `BookingId` is named)."""
+    return bool(FIELDS.intersection(body))
+
+
+def parse_all(body: object) -> tuple[Booking, ...]:
+    return (parse_direct(body),)
+
+
+def booking_id_hint(body: dict[str, Any]) -> str | None:
+    value = body.get("BookingId")
+    return value if isinstance(value, str) else None

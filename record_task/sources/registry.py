@@ -15,7 +15,7 @@ from typing import Any
 
 from record_task.errors import InvalidBooking, SignatureError
 from record_task.model.booking import Booking, Source
-from record_task.sources import calcom, calendly, direct, signatures
+from record_task.sources import calcom, calendly, direct
 from record_task.sources.bodies import parse_json_body, unwrap_sns
 from record_task.sources.fields import has_lone_surrogate
 
@@ -42,45 +42,15 @@ class BookingSource:
         self.check(raw, headers, secret, now, tolerance)
 
 
-def _one(parse: Callable[[object], Booking]) -> Callable[[object], tuple[Booking, ...]]:
-    return lambda body: (parse(body),)
-
-
+# One entry per booking source; its module holds the parser, the shape test and the signature check.
 SOURCES: tuple[BookingSource, ...] = (
-    BookingSource(
-        name="calcom",
-        path="/webhooks/calcom",
-        secret_setting="CALCOM_WEBHOOK_SECRET",
-        check=lambda raw, headers, secret, now, tolerance: signatures.verify_calcom(
-            raw, headers.get("x-cal-signature-256"), secret
-        ),
-        has_shape=lambda body: "triggerEvent" in body,
-        parse=_one(calcom.parse_calcom),
-        booking_id_hint=calcom.booking_id_hint,
-    ),
-    BookingSource(
-        name="calendly",
-        path="/webhooks/calendly",
-        secret_setting="CALENDLY_WEBHOOK_SECRET",
-        check=lambda raw, headers, secret, now, tolerance: signatures.verify_calendly(
-            raw, headers.get("calendly-webhook-signature"), secret, now=now, tolerance_seconds=tolerance
-        ),
-        has_shape=lambda body: "event" in body and "payload" in body,
-        parse=_one(calendly.parse_calendly),
-        booking_id_hint=calendly.booking_id_hint,
-    ),
-    BookingSource(
-        name="direct",
-        path="/bookings",
-        secret_setting="DIRECT_WEBHOOK_SECRET",
-        check=lambda raw, headers, secret, now, tolerance: signatures.verify_direct(
-            raw, headers.get("x-signature-256"), secret
-        ),
-        has_shape=lambda body: bool(direct.FIELDS.intersection(body)),
-        parse=_one(direct.parse_direct),
-        booking_id_hint=lambda body: body.get("BookingId") if isinstance(body.get("BookingId"), str) else None,
-    ),
-)
+    BookingSource("calcom", "/webhooks/calcom", "CALCOM_WEBHOOK_SECRET", calcom.check, calcom.has_shape,
+                  calcom.parse_all, calcom.booking_id_hint),
+    BookingSource("calendly", "/webhooks/calendly", "CALENDLY_WEBHOOK_SECRET", calendly.check, calendly.has_shape,
+                  calendly.parse_all, calendly.booking_id_hint),
+    BookingSource("direct", "/bookings", "DIRECT_WEBHOOK_SECRET", direct.check, direct.has_shape, direct.parse_all,
+                  direct.booking_id_hint),
+)  # fmt: skip
 BY_NAME: dict[str, BookingSource] = {source.name: source for source in SOURCES}
 
 

@@ -99,7 +99,7 @@ class QueueConsumer:
             deliveries = int(record.attributes.approximate_receive_count or 1)
             if isinstance(error, OperatorError):  # nothing is final: a redrive after the fix creates the task
                 logger.error("held until the operator acts", extra={"error": error.code, "cause": error.message})
-                self._decision.outbox.count("OperatorActionNeeded")
+                self._decision.outbox.count(OperatorError.metric)
             if deliveries >= self._settings.max_receive_count:
                 logger.error("last delivery failed; moving to the dead-letter queue")
                 self._decision.give_up(booking, error, now)

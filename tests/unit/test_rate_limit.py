@@ -192,42 +192,45 @@ def test_a_rate_that_is_not_positive_is_a_configuration_error(rate: float) -> No
         RateLimiter(rate)
 
 
+class SleepClock:
+    """A clock that only sleeping moves, and the sleeps it saw."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def limiter(self, rate: float) -> RateLimiter:
+        return RateLimiter(rate, clock=lambda: self.now, sleep=self.sleep, floor=0.0)
+
+
 def test_threads_wait_on_the_injected_clock() -> None:
-    now = [0.0]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    limiter = RateLimiter(2, clock=lambda: now[0], sleep=sleep, floor=0.0)
+    time = SleepClock()
+    limiter = time.limiter(2)
     granted = []
     for _ in range(3):
         with limiter.slot() as slot:
-            granted.append(now[0])
+            granted.append(time.now)
             slot.answered()
-    assert granted == [0.0, 0.0, pytest.approx(1.0)] and slept == [pytest.approx(1.0)]
+    assert granted == [0.0, 0.0, pytest.approx(1.0)] and time.slept == [pytest.approx(1.0)]
 
 
 def test_a_bounded_wait_gives_up_at_once_instead_of_sleeping_past_it() -> None:
     """The webhook's budget: a slot further away than `max_wait` is refused without waiting for it."""
-    now = [0.0]
-    slept: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
-
-    limiter = RateLimiter(2, clock=lambda: now[0], sleep=sleep, floor=0.0)
+    time = SleepClock()
+    limiter = time.limiter(2)
     for _ in range(2):
         with limiter.slot(max_wait=0.5) as slot:
             slot.answered()
     with pytest.raises(TransientFailure) as caught, limiter.slot(max_wait=0.5):
         pass
-    assert caught.value.code == "RateShareUsedUp" and slept == []
+    assert caught.value.code == "RateShareUsedUp" and time.slept == []
     with limiter.slot(max_wait=1.5) as slot:  # within reach: waited for
         slot.answered()
-    assert slept == [pytest.approx(1.0)]
+    assert time.slept == [pytest.approx(1.0)]
 
 
 def test_room_counts_the_sends_that_may_go_now() -> None:
