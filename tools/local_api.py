@@ -16,6 +16,14 @@ from tools.lambda_events import FakeContext, http_event
 LambdaHandler = Callable[[dict[str, Any], Any], dict[str, Any]]
 
 
+# What API Gateway answers when Lambda's reserved concurrency throttles a request (the bench's burst).
+THROTTLED: dict[str, Any] = {
+    "statusCode": 429,
+    "headers": {"Content-Type": "application/json"},
+    "body": '{"message":"Too Many Requests"}',
+}
+
+
 @contextmanager
 def local_api(handler: LambdaHandler) -> Iterator[str]:
     """Serve `handler` on a free loopback port; yields the base URL (`http://127.0.0.1:PORT`)."""

@@ -80,6 +80,10 @@ class RecordTaskApi:
         bounded._until = self.clock() + seconds
         return bounded
 
+    def has_room(self) -> bool:
+        """Whether a create could start without waiting past the slot wait: always, for an unbounded API."""
+        return self._until is None or self._limiter.free_within(SLOT_WAIT_SECONDS)
+
     def create_record_task(self, request: RecordTaskRequest) -> CreatedTask:
         """Creates the task once: after an unanswered attempt, a matching task is adopted, not created again."""
         region = self._region(request.region)

@@ -39,6 +39,9 @@ class MemoryTaskApi:
     def within(self, seconds: float) -> MemoryTaskApi:
         return self  # nothing here takes time
 
+    def has_room(self) -> bool:
+        return True
+
     def live(self) -> list[TaskInfo]:
         """The tasks that record something: not deleted."""
         return [kept.info for kept in self.tasks.values() if kept.state != "deleted"]

@@ -127,6 +127,11 @@ class RateLimiter:
                 ended = held.answered_at if held.answered_at is not None else self._clock()
                 self._window.settle(ticket, ended, answered=held.answered_at is not None)
 
+    def free_within(self, seconds: float) -> bool:
+        """Whether a slot is free now or within `seconds` (nothing is taken)."""
+        with self._changed:
+            return self._window.wait(self._clock()) <= seconds
+
     def _take(self, give_up_at: float | None) -> int:
         while True:
             with self._changed:

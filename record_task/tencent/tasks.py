@@ -34,6 +34,9 @@ class TaskApi(Protocol):
     def within(self, seconds: float) -> TaskApi:
         """The same API for one request that may spend at most `seconds` on it in all."""
 
+    def has_room(self) -> bool:
+        """Whether a create could start now (a bounded request's rate share is not used up)."""
+
     def create_record_task(self, request: RecordTaskRequest) -> CreatedTask:
         """Create the task once (an unanswered attempt's task is adopted, not made twice)."""
 

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,10 +41,6 @@ class WorkloadRun:
         """CreateRecordTask calls that made no task: with valid bookings, only RequestLimitExceeded."""
         return self.calls[CREATE] - self.tasks
 
-    @property
-    def refused_share(self) -> float:
-        return self.refused / self.calls[CREATE] if self.calls[CREATE] else 0.0
-
 
 def _log_messages(output: str) -> Counter[str]:
     """The function's log lines by message and error code (Powertools writes JSON lines); anything else
@@ -63,18 +60,17 @@ def _log_messages(output: str) -> Counter[str]:
     return found
 
 
-def run_workload(services: Services, name: str, params: dict[str, Any], latency: float = API_LATENCY) -> WorkloadRun:
-    services.fresh(latency)
+def run_workload(
+    services: Services, name: str, params: dict[str, Any], latency: float = API_LATENCY, *, fresh: bool = True
+) -> WorkloadRun:
+    if fresh:
+        services.fresh(latency)
     params = {**params, "pids": services.pids}
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         out = Path(scratch) / "report.json"
-        done = subprocess.run(
-            [sys.executable, "-m", "tools.bench.workload", name, json.dumps(params), str(out)],
-            cwd=ROOT,
-            env=services.function_env(),
-            capture_output=True,
-            text=True,
-        )
+        env = services.function_env(**params.pop("env", {}))
+        command = [sys.executable, "-m", "tools.bench.workload", name, json.dumps(params), str(out)]
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"workload {name!r} failed ({done.returncode}):\n{done.stderr[-3000:]}")
         report = json.loads(out.read_text(encoding="utf-8"))
@@ -111,3 +107,45 @@ def dynamodb_requests(services: Services, count: int) -> dict[str, dict[str, Any
 
 def memory(services: Services) -> WorkloadRun:
     return run_workload(services, "memory", {"tag": f"rss-{uuid.uuid4().hex[:8]}"})
+
+
+@dataclass
+class BurstRun:
+    """Webhooks answered, and how long until every booking had its task (None: not within the limit)."""
+
+    answers: Counter[str]
+    send_seconds: float
+    all_tasks_seconds: float | None
+    tasks: int
+    bookings: int
+    streams: int  # distinct streams among the tasks: one per booking, so tasks - streams are duplicates
+
+
+def burst(services: Services, count: int, seconds: float) -> BurstRun:
+    """`count` webhooks in `seconds` with the webhook fleet's concurrency (10) and share (0.2 of the API's
+    20/s), while a consumer with the queue fleet's share (0.4) drains what they queued."""
+    services.fresh(API_LATENCY)
+    tag = f"burst-{uuid.uuid4().hex[:8]}"
+    with tempfile.TemporaryDirectory(prefix="bench-burst-") as scratch, ThreadPoolExecutor(1) as consumer:
+        expected = Path(scratch) / "expected"
+        queue_params = {"queue_url": services.stack.queue_url, "expected_file": str(expected), "give_up_after": 300,
+                        "emulator": services.emulator.endpoint, "env": {"LIVE_RATE_SHARE": "0.4"}}  # fmt: skip
+        drained = consumer.submit(run_workload, services, "burst-queue", queue_params, fresh=False)
+        hook_params = {"tag": tag, "count": count, "seconds": seconds, "env": {"LIVE_RATE_SHARE": "0.2"}}
+        accepted = 0  # a failed burst still releases the consumer
+        try:
+            sent = run_workload(services, "burst-webhooks", hook_params, fresh=False)
+            accepted = sum(n for answer, n in sent.report["answers"].items() if answer.startswith(("201", "202")))
+        finally:
+            expected.write_text(str(accepted), encoding="utf-8")
+        done = drained.result()
+    tasks = services.emulator.tasks()
+    done_at = done.report["doneAt"]
+    return BurstRun(
+        answers=Counter(sent.report["answers"]),
+        send_seconds=sent.report["sendSeconds"],
+        all_tasks_seconds=None if done_at is None else done_at - sent.report["started"],
+        tasks=len(tasks),
+        bookings=count,
+        streams=len({task["StreamName"] for task in tasks}),
+    )

@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from tools.bench import burst
 from tools.lambda_events import FakeContext, direct, scheduled_event, sqs_event, sqs_record
 
 HORIZON = 6 * 86400 - 3600  # RECORD_HORIZON_SECONDS' default: a start beyond it is deferred
@@ -197,6 +198,8 @@ def memory(params: Params) -> dict[str, Any]:
 
 
 WORKLOADS: dict[str, Callable[[Params], dict[str, Any]]] = {
+    "burst-webhooks": burst.webhooks,
+    "burst-queue": burst.queue,
     "drain": drain,
     "sweep": sweep,
     "dynamodb": dynamodb_requests,
