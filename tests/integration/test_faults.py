@@ -1,7 +1,7 @@
 """Every message ends in the right result while the Tencent API and SNS fail (the small `make soak`).
 
 The handler module is loaded as Lambda loads it, against moto and the emulator behind the fault proxy
-of `tools/faults.py`; SQS redelivery is `tools/soak.SqsSimulator`. `make soak` runs the same with
+of `tools/faults.py`; SQS redelivery is `tools/soak/sqs.py`. `make soak` runs the same with
 1,000 bookings (`python -m tools.soak`).
 """
 
@@ -17,7 +17,11 @@ import pytest
 from tools.faults import FAULT_KINDS, FaultProxy, PublishFaults
 from tools.lambda_events import FakeContext, sqs_event, sqs_record
 from tools.local_aws import LocalStack
-from tools.soak import Message, SqsSimulator, lambda_timeout, load_handler, make_bookings, soak_env, verify
+from tools.soak.env import load_handler, soak_env
+from tools.soak.kill import lambda_timeout
+from tools.soak.sqs import Message, SqsSimulator
+from tools.soak.verdict import verify
+from tools.soak.workload import make_bookings
 
 SEED = 20261127
 
