@@ -9,7 +9,15 @@ Control endpoints (JSON):
   POST /_emulator/drop       {"action", "times", "processed"}  close the socket without answering
   POST /_emulator/throttle   {"seconds"}                    refuse every CreateRecordTask that long
   POST /_emulator/page-size  {"size"}                       DescribeRecordTask page size
-  POST /_emulator/reset      forget tasks, calls, knobs and callback settings
+  POST /_emulator/revoke     {"code"}  answer every signed call with that AuthFailure (default
+                             AuthFailure.SecretIdNotFound; or AuthFailure.SignatureFailure) until restored
+  POST /_emulator/restore    accept the key pair again
+  POST /_emulator/reset      forget tasks, calls, knobs (the key restored) and callback settings
+
+Streams (see streams.py), each answer [{"Region", "DomainName", "AppName", "StreamName", "Spans":
+[{"TaskId", "Start", "End"}]}] per stream:
+  GET  /_emulator/timeline   the tasks that count (not deleted; a stopped one up to its stop), by start
+  GET  /_emulator/missed     the seconds of each task the platform would not record (past three at once)
 
 Recording callbacks (Tencent CSS events 100/332/341, signed, POSTed as JSON; see callbacks.py):
   POST /_emulator/callbacks       {"url", "key", "automatic"}   where to send them (url null: nowhere);
@@ -27,7 +35,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from tools.emulator.server import start_emulator
+from tools.emulator.running import start_emulator
 
 
 def main() -> None:
