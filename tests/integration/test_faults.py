@@ -45,37 +45,6 @@ def _messages(count: int, run: str, **options: Any) -> list[Message]:
     return make_bookings(count, int(time.time()), run, **options)
 
 
-# -- the simulator is SQS as handler.queue meets it ---------------------------------------------------------------
-
-
-def test_simulator_redelivers_only_listed_failures_with_a_higher_receive_count_then_dead_letters() -> None:
-    seen: list[tuple[str, str]] = []
-
-    def queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        records = event["Records"]
-        seen.extend((r["messageId"], r["attributes"]["ApproximateReceiveCount"]) for r in records)
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["body"] == '"bad"']}
-
-    sqs = SqsSimulator(queue, max_receive_count=3, visibility_seconds=0.0)
-    sqs.send([Message("ok", "b-ok", "s-ok", '"ok"'), Message("bad", "b-bad", "s-bad", '"bad"')])
-    sqs.run(give_up_after=10)
-    assert seen == [("ok", "1"), ("bad", "1"), ("bad", "2"), ("bad", "3")]
-    assert [m.message_id for m in sqs.dead_letters] == ["bad"]
-
-
-def test_simulator_batches_hold_at_most_ten_records() -> None:
-    sizes: list[int] = []
-
-    def queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        sizes.append(len(event["Records"]))
-        return {"batchItemFailures": []}
-
-    sqs = SqsSimulator(queue, max_receive_count=1)
-    sqs.send(Message(f"m{n}", f"b{n}", f"s{n}", "{}") for n in range(23))
-    sqs.run(give_up_after=10)
-    assert sizes == [10, 10, 3]
-
-
 # -- one fault at a time: each kind is retried into exactly one task -----------------------------------------------
 
 

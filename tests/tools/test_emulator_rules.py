@@ -11,6 +11,7 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,14 +20,12 @@ from typing import Any
 import pytest
 from tencentcloud.common import abstract_client, credential
 from tencentcloud.common.common_client import CommonClient
-from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from record_task.tencent.api import RecordTaskApi
-from tests.integration.conftest import KEYS, REGION, planned, sdk_call
-from tools.emulator import Emulator
+from tests.tools.conftest import KEYS, REGION, control, error_code, sdk_call
+from tools.emulator import Emulator, start_emulator
 
 NOW = 1_800_000_000  # the emulator's clock in these tests: every rule is checked against it
 DAY = 86400
@@ -37,15 +36,6 @@ def frozen_fixture(live_emulator: Emulator) -> Iterator[Emulator]:
     """The emulator with its rules' clock at NOW."""
     live_emulator.set_clock(NOW)
     yield live_emulator
-
-
-def error_code(emulator: Emulator, action: str, params: dict[str, Any], **options: Any) -> str | None:
-    """The error code the emulator answers (None for success)."""
-    try:
-        sdk_call(emulator, action, params, **options)
-    except TencentCloudSDKException as exc:
-        return str(exc.get_code())
-    return None
 
 
 def create(emulator: Emulator, **params: Any) -> str:
@@ -72,17 +62,6 @@ def send(emulator: Emulator, request: RequestInternal, body: str | None = None) 
     with urllib.request.urlopen(http, timeout=5) as answer:
         response: dict[str, Any] = json.load(answer)["Response"]
         return response
-
-
-def control(emulator: Emulator, path: str, payload: Any = None) -> tuple[int, Any]:
-    method = "GET" if payload is None else "POST"
-    data = None if payload is None else json.dumps(payload).encode()
-    http = urllib.request.Request(f"{emulator.endpoint}/_emulator/{path}", data=data, method=method)
-    try:
-        with urllib.request.urlopen(http, timeout=5) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.load(refused)
 
 
 # -- signatures --------------------------------------------------------------------------------------
@@ -172,14 +151,35 @@ def test_create_in_a_served_region_with_defaults(frozen: Emulator, region: str) 
     assert (task["Region"], task["StartTime"], task["StreamType"], task["TemplateId"]) == (region, NOW, 0, None)
 
 
-def test_create_is_limited_to_20_per_rolling_second(frozen: Emulator) -> None:
-    body = {"DomainName": "d", "AppName": "a", "EndTime": NOW + 60}
-    codes = [error_code(frozen, "CreateRecordTask", {**body, "StreamName": f"s{n}"}) for n in range(24)]
-    assert codes[:20] == [None] * 20 and set(codes[20:]) == {"RequestLimitExceeded"}
-    assert error_code(frozen, "DescribeRecordTask", {"StartTime": NOW, "EndTime": NOW + 60}) is None  # creates only
-    time.sleep(1.05)
-    create(frozen)
-    assert len(frozen.tasks) == 21
+def test_create_is_limited_to_20_per_rolling_second() -> None:
+    """On the limit's own clock, so a slow host cannot spread the calls over two seconds."""
+    seconds = [100.0]
+    with start_emulator(monotonic=lambda: seconds[0]) as emulator:
+        emulator.set_clock(NOW)
+        body = {"DomainName": "d", "AppName": "a", "EndTime": NOW + 60}
+        codes = [error_code(emulator, "CreateRecordTask", {**body, "StreamName": f"s{n}"}) for n in range(24)]
+        assert codes[:20] == [None] * 20 and set(codes[20:]) == {"RequestLimitExceeded"}
+        query = {"StartTime": NOW, "EndTime": NOW + 60}
+        assert error_code(emulator, "DescribeRecordTask", query) is None  # the limit is on creates only
+        seconds[0] += 0.999
+        assert error_code(emulator, "CreateRecordTask", {**body, "StreamName": "early"}) == "RequestLimitExceeded"
+        seconds[0] += 0.001  # the first 20 were taken a second ago: their slots are free again
+        codes = [error_code(emulator, "CreateRecordTask", {**body, "StreamName": f"t{n}"}) for n in range(21)]
+        assert codes == [None] * 20 + ["RequestLimitExceeded"]
+        assert len(emulator.tasks) == 40
+
+
+def test_a_held_limit_refuses_every_create_until_it_passes() -> None:
+    seconds = [100.0]
+    with start_emulator(monotonic=lambda: seconds[0]) as emulator:
+        emulator.set_clock(NOW)
+        emulator.hold_rate_limit(3.0)
+        seconds[0] += 2.9
+        body = {"StreamName": "s", "DomainName": "d", "AppName": "a", "EndTime": NOW + 60}
+        assert error_code(emulator, "CreateRecordTask", body) == "RequestLimitExceeded"
+        seconds[0] += 0.1
+        create(emulator)
+        assert len(emulator.tasks) == 1
 
 
 # -- delete and stop -------------------------------------------------------------------------------------
@@ -296,11 +296,36 @@ def test_dropped_calls_are_logged_and_unanswered(frozen: Emulator) -> None:
     assert [action for action, _ in frozen.calls] == ["DescribeRecordTask"]
 
 
-def test_latency_delays_the_answer(frozen: Emulator) -> None:
-    frozen.set_latency(0.3)
-    started = time.monotonic()
-    create(frozen)
-    assert time.monotonic() - started >= 0.3 and len(frozen.tasks) == 1
+def test_latency_delays_the_answer_after_the_work_is_done() -> None:
+    """The late answer is held on an event, not timed: the task exists while the caller still waits."""
+    waited: list[float] = []
+    release = threading.Event()
+
+    def hold(seconds: float) -> None:
+        waited.append(seconds)
+        release.wait(timeout=60)
+
+    with start_emulator(sleep=hold) as emulator:
+        emulator.set_clock(NOW)
+        emulator.set_latency(0.3)
+        answered = threading.Event()
+
+        def call() -> None:
+            create(emulator)
+            answered.set()
+
+        caller = threading.Thread(target=call)
+        caller.start()
+        try:
+            for _ in range(600):  # until the call was carried out (bounded: a broken emulator fails, not hangs)
+                if emulator.tasks:
+                    break
+                time.sleep(0.05)
+            assert len(emulator.tasks) == 1 and not answered.is_set()
+        finally:
+            release.set()
+            caller.join(timeout=30)
+        assert answered.is_set() and waited == [0.3]
 
 
 def test_reset_forgets_everything(frozen: Emulator) -> None:
@@ -347,10 +372,9 @@ def test_runs_in_the_foreground_for_other_processes() -> None:
         assert process.stdout is not None
         assert f"127.0.0.1:{port}" in process.stdout.readline()
         endpoint = f"http://127.0.0.1:{port}"
-        api = RecordTaskApi(endpoint=endpoint, default_region=REGION, credentials=lambda: ("AKIDOTHER", "k"))
-        created = api.create_record_task(planned())
-        with urllib.request.urlopen(f"{endpoint}/_emulator/tasks", timeout=5) as answer:
-            assert [t["TaskId"] for t in json.load(answer)] == [created.task_id]
+        params = {"StreamName": "s", "DomainName": "d", "AppName": "a", "EndTime": int(time.time()) + 600}
+        task_id = sdk_call(endpoint, "CreateRecordTask", params, keys=("AKIDOTHER", "k"))["TaskId"]
+        assert [t["TaskId"] for t in control(endpoint, "tasks")[1]] == [task_id]
     finally:
         process.terminate()
         process.wait(timeout=10)
