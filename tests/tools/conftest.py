@@ -1,6 +1,6 @@
-"""Helpers for the tests of the developer tools themselves (the emulator, the local AWS stand-in, the
-soak's SQS simulator), imported by name: a call through the unmodified SDK and the emulator's control
-surface over HTTP."""
+"""Fixtures and helpers for the tests of the developer tools themselves (the emulator, the local AWS
+stand-in, the soak's machinery): the emulator on a frozen clock, and, imported by name, a call through the
+unmodified SDK and the emulator's control surface over HTTP."""
 
 from __future__ import annotations
 
@@ -9,11 +9,21 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import pytest
+
 from tests.conftest import EMULATOR_KEYS
 from tools.emulator import Emulator
 
 KEYS = (EMULATOR_KEYS["TENCENTCLOUD_SECRET_ID"], EMULATOR_KEYS["TENCENTCLOUD_SECRET_KEY"])
 REGION = "ap-singapore"
+NOW = 1_800_000_000  # the emulator's clock in these tests: every rule is checked against it
+
+
+@pytest.fixture
+def frozen(live_emulator: Emulator) -> Emulator:
+    """The emulator with its rules' clock at NOW."""
+    live_emulator.set_clock(NOW)
+    return live_emulator
 
 
 def sdk_call(

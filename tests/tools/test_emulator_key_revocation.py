@@ -8,18 +8,11 @@ import pytest
 from record_task.errors import OperatorError
 from record_task.model.tasks import RecordTaskRequest
 from record_task.tencent.api import RecordTaskApi
-from tests.tools.conftest import KEYS, REGION, control, error_code
+from tests.tools.conftest import KEYS, NOW, REGION, control, error_code
 from tools.emulator import Emulator
 
-NOW = 1_800_000_000
 CREATE = {"StreamName": "s", "DomainName": "d", "AppName": "a", "StartTime": NOW + 60, "EndTime": NOW + 600}
 QUERY = {"StartTime": NOW, "EndTime": NOW + 3600}
-
-
-@pytest.fixture(name="frozen")
-def frozen_fixture(live_emulator: Emulator) -> Emulator:
-    live_emulator.set_clock(NOW)
-    return live_emulator
 
 
 @pytest.mark.parametrize("code", ["AuthFailure.SecretIdNotFound", "AuthFailure.SignatureFailure"])

@@ -5,25 +5,14 @@ timeline is the function's tasks as they count (a deleted one not at all, a stop
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
-from tests.tools.conftest import control, error_code, sdk_call
+from tests.tools.conftest import NOW, REGION, control, error_code, sdk_call
 from tools.emulator import Emulator, Span, Stream
 from tools.emulator.streams import overlaps
 
-NOW = 1_800_000_000
 DAY = 86400
 DOMAIN, APP = "5000.live.push.com", "live"
-REGION = "ap-singapore"
-
-
-@pytest.fixture(name="frozen")
-def frozen_fixture(live_emulator: Emulator) -> Iterator[Emulator]:
-    live_emulator.set_clock(NOW)
-    yield live_emulator
 
 
 def create(emulator: Emulator, start: int, end: int, stream: str = "cam", **names: str) -> str:
