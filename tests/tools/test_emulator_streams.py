@@ -8,8 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.tools.conftest import NOW, REGION, control, error_code, sdk_call
-from tools.emulator import Emulator, Span, Stream
-from tools.emulator.streams import overlaps
+from tools.emulator import Emulator, Span, Stream, overlaps
 
 DAY = 86400
 DOMAIN, APP = "5000.live.push.com", "live"

@@ -11,6 +11,6 @@ over HTTP (see __main__.py).
 from tools.emulator.callbacks import SentCallback
 from tools.emulator.running import Emulator, start_emulator
 from tools.emulator.state import LiveState
-from tools.emulator.streams import Span, Stream
+from tools.emulator.streams import Span, Stream, overlaps
 
-__all__ = ["Emulator", "LiveState", "SentCallback", "Span", "Stream", "start_emulator"]
+__all__ = ["Emulator", "LiveState", "SentCallback", "Span", "Stream", "overlaps", "start_emulator"]
