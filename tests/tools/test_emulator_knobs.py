@@ -109,6 +109,34 @@ def test_latency_delays_the_answer_after_the_work_is_done() -> None:
         assert answered.is_set() and waited == [0.3]
 
 
+def test_held_answers_come_once_released_and_the_work_is_done_before(frozen: Emulator) -> None:
+    frozen.hold_answers()
+    answered = threading.Event()
+
+    def call() -> None:
+        create(frozen)
+        answered.set()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    try:
+        for _ in range(600):  # until the call was carried out (bounded: a broken emulator fails, not hangs)
+            if frozen.tasks:
+                break
+            time.sleep(0.05)
+        assert len(frozen.tasks) == 1 and not answered.is_set()
+        assert control(frozen, "release", {}) == (200, {"ok": True})
+        caller.join(timeout=30)
+        assert answered.is_set()
+        assert control(frozen, "hold", {})[0] == 200
+        frozen.reset()  # a reset releases too
+        frozen.set_clock(NOW)
+        create(frozen)
+    finally:
+        frozen.release_answers()
+        caller.join(timeout=30)
+
+
 def test_reset_forgets_everything(frozen: Emulator) -> None:
     create(frozen)
     frozen.inject("CreateRecordTask", "InternalError", times=9)

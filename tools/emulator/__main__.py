@@ -7,6 +7,8 @@ Control endpoints (JSON):
   POST /_emulator/inject     {"action", "code", "times", "after"}  after `after` calls, the next answer that code
   POST /_emulator/latency    {"seconds"}                    answer every call that much later
   POST /_emulator/drop       {"action", "times", "processed"}  close the socket without answering
+  POST /_emulator/hold       carry every call out but answer none until released (at most 2 minutes)
+  POST /_emulator/release    answer the held calls, and the next ones at once
   POST /_emulator/throttle   {"seconds"}                    refuse every CreateRecordTask that long
   POST /_emulator/page-size  {"size"}                       DescribeRecordTask page size
   POST /_emulator/revoke     {"code"}  answer every signed call with that AuthFailure (default

@@ -64,6 +64,14 @@ class Emulator:
     def hold_rate_limit(self, seconds: float) -> None:
         self._state.hold_rate_limit(seconds)
 
+    def hold_answers(self) -> None:
+        """Carry every call out but answer none until `release_answers` (at most two minutes): a caller
+        is caught mid-call however slow the host, as `lambda_timeout` needs."""
+        self._state.hold_answers()
+
+    def release_answers(self) -> None:
+        self._state.release_answers()
+
     def revoke_key(self, code: str = "AuthFailure.SecretIdNotFound") -> None:
         """Answer every signed call with `code` (AuthFailure.SecretIdNotFound or .SignatureFailure), as the
         real API answers a key deleted or disabled in the console, until `restore_key`."""

@@ -80,6 +80,8 @@ CONTROLS: dict[str, Control] = {
     "inject": _inject,
     "drop": _drop,
     "latency": _set(lambda state, data: setattr(state, "latency", float(data.get("seconds", 0)))),
+    "hold": _set(lambda state, data: state.hold_answers()),
+    "release": _set(lambda state, data: state.release_answers()),
     "throttle": _set(lambda state, data: state.hold_rate_limit(float(data["seconds"]))),
     "page-size": _set(lambda state, data: setattr(state.record_tasks, "page_size", max(1, int(data["size"])))),
     "revoke": _set(lambda state, data: state.keys.revoke(str(data.get("code", "AuthFailure.SecretIdNotFound")))),
@@ -127,8 +129,9 @@ def make_handler(state: LiveState) -> type[BaseHTTPRequestHandler]:
             if drop_after:
                 self._drop()
                 return
+            state.wait_for_release()  # the work is done; the answer waits while answers are held
             if state.latency > 0:
-                state.sleep(state.latency)  # the work is done; the answer is late
+                state.sleep(state.latency)  # and comes late
             self._json(200, {"Response": response})
             state.callbacks.after_request()  # the caller has its answer: recordings that ended are reported
 

@@ -2,7 +2,7 @@
 version, action and region, injected faults, unknown parameters, then the action's rules.
 
 Knobs a test (or another process, over `/_emulator/`) turns: the rules' clock, injected error codes,
-dropped connections, late answers, a held rate limit and a revoked key.
+dropped connections, late answers, answers held until released, a held rate limit and a revoked key.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from tools.emulator.auth import Keys, verify
 from tools.emulator.callbacks import RecordingCallbacks
 from tools.emulator.protocol import ACTION_PARAMS, REGIONS, VERSION, ApiError, params
 from tools.emulator.rules import CreateLimit, RecordTasks
+
+HOLD_LIMIT_SECONDS = 120.0  # a hold nobody released ends by itself: a forgotten knob must not hang a run
 
 
 class LiveState:
@@ -40,6 +42,8 @@ class LiveState:
         self._faults: dict[str, deque[str | None]] = {}
         self._drops: dict[str, deque[bool]] = {}
         self.latency = 0.0
+        self._released = threading.Event()
+        self._released.set()
         self.record_tasks = RecordTasks(self.now, CreateLimit(monotonic))
         self.callbacks = RecordingCallbacks(self.tasks, self.now)
 
@@ -69,6 +73,17 @@ class LiveState:
     def hold_rate_limit(self, seconds: float) -> None:
         self.record_tasks.limit.hold(seconds)
 
+    def hold_answers(self) -> None:
+        """From now on every call is carried out but not answered until `release_answers`: a caller that
+        waits that long is caught mid-call, whatever the host's speed."""
+        self._released.clear()
+
+    def release_answers(self) -> None:
+        self._released.set()
+
+    def wait_for_release(self) -> None:
+        self._released.wait(timeout=HOLD_LIMIT_SECONDS)
+
     def reset(self) -> None:
         with self._lock:
             self._calls.clear()
@@ -76,6 +91,7 @@ class LiveState:
             self._drops.clear()
             self._clock = None
             self.latency = 0.0
+        self._released.set()
         self.keys.restore()
         self.record_tasks.reset()
         self.callbacks.reset()  # outside the lock: the callbacks take theirs, then read the tasks

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import signal
 import subprocess
@@ -19,6 +20,8 @@ from typing import Any
 
 from tools.lambda_events import FakeContext, sqs_event, sqs_record
 from tools.soak.sqs import Message, QueueHandler, SqsSimulator
+
+CHILD_TIMEOUT_SECONDS = 5  # how long the killed invocation waits for a held answer: the kill comes first
 
 
 @dataclass(frozen=True)
@@ -35,44 +38,63 @@ def lambda_timeout(
     *,
     lease_seconds: float,
     kill_after_tasks: int = 6,
+    settle_seconds: float = 1.0,
+    child_timeout_seconds: int = CHILD_TIMEOUT_SECONDS,
 ) -> tuple[Kill, SqsSimulator]:
-    """Run one batch in a child process, SIGKILL it once `kill_after_tasks` of its tasks exist, then
-    redeliver the whole batch after the claim lease lapsed. With the child's rate limited (e.g.
-    `LIVE_API_RATE_PER_SECOND=4` in `env`) and late answers, the kill finds some bookings finished, some
-    with a task the ledger does not know yet, and some not started. Returns what the kill met and the
-    simulator that redelivered (its DLQ should be empty)."""
+    """Run one batch in a child process whose Live API calls are carried out but not answered, SIGKILL it
+    once `kill_after_tasks` of its tasks exist (or their number stopped growing for `settle_seconds`),
+    then redeliver the whole batch after the claim leases lapsed. The held answers and the child's read
+    timeout of `child_timeout_seconds` (its lease made long enough for it) keep the child mid-batch that
+    long whatever the host's speed; with its rate limited (e.g. `LIVE_API_RATE_PER_SECOND=4` in `env`)
+    the kill finds some bookings with a task the ledger does not know yet and some not started. Returns
+    what the kill met and the simulator that redelivered (its DLQ should be empty)."""
     streams = {m.stream_name for m in messages}
     records = [sqs_record(m.body, message_id=m.message_id, source=m.source) for m in messages]
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle_file:
         json.dump(sqs_event(*records), handle_file)
-    emulator.set_latency(0.4)  # each answer comes late, after the task exists: the kill lands mid-batch
+    budget = float(env.get("LIVE_RETRY_BUDGET_SECONDS", 0))
+    child_lease = math.ceil(child_timeout_seconds + budget) + 1  # the function's rule: a lease outlasts a create
+    timeouts = {"LIVE_TIMEOUT_SECONDS": str(child_timeout_seconds), "CLAIM_LEASE_SECONDS": str(child_lease)}
+    emulator.hold_answers()
     child = subprocess.Popen(
         [sys.executable, "-m", "tools.soak", "--invoke-queue", handle_file.name],
-        env={**os.environ, **env},
+        env={**os.environ, **env, **timeouts},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     made, running = 0, False
     try:
-        deadline = time.monotonic() + 60
-        while child.poll() is None and time.monotonic() < deadline:
-            made = sum(1 for t in emulator.tasks if t["StreamName"] in streams)
-            if made >= kill_after_tasks:
-                break
-            time.sleep(0.02)
+        made = _wait_for_tasks(emulator, streams, child, kill_after_tasks, settle_seconds)
         running = child.poll() is None
     finally:
         child.send_signal(signal.SIGKILL)
         child.wait()
-        emulator.set_latency(0.0)
+        emulator.release_answers()
         os.unlink(handle_file.name)
-    time.sleep(lease_seconds + 1.0)  # Lambda's next delivery comes after the visibility timeout
+    time.sleep(max(lease_seconds, child_lease) + 1.0)  # the next delivery comes after the visibility timeout
     redelivery = SqsSimulator(handle, max_receive_count=5, visibility_seconds=lease_seconds)
     for message in messages:
         message.receive_count = 1
     redelivery.send(messages)
     redelivery.run(give_up_after=120)
     return Kill(tasks_made=made, while_running=running), redelivery
+
+
+def _wait_for_tasks(
+    emulator: Any, streams: set[str], child: subprocess.Popen[bytes], enough: int, settle_seconds: float
+) -> int:
+    """The batch's task count once it reached `enough`, or once it was above zero and stopped growing
+    (the child's rate share is spent), or after a minute."""
+    deadline = time.monotonic() + 60
+    made, changed = 0, time.monotonic()
+    while child.poll() is None and time.monotonic() < deadline:
+        now_made = sum(1 for t in emulator.tasks if t["StreamName"] in streams)
+        if now_made != made:
+            made, changed = now_made, time.monotonic()
+        if made >= enough or (made > 0 and time.monotonic() - changed >= settle_seconds):
+            break
+        time.sleep(0.02)
+    return made
 
 
 def invoke_queue(path: str) -> int:
