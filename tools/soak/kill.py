@@ -1,6 +1,6 @@
 """A Lambda timeout in the middle of a batch: the invocation runs in a child process that is SIGKILLed
-(as Lambda ends a timed-out run) once some of its tasks exist, and the batch comes back after the claim
-lease lapsed."""
+(as Lambda ends a timed-out run) once some of its tasks exist and while the emulator holds their answers,
+and the batch comes back after the claim leases lapsed."""
 
 from __future__ import annotations
 
