@@ -32,7 +32,7 @@ test: setup lint
 
 # The long proof: 10,000 fuzz cases over both entry points (hypothesis profile `soak`), then 1,000 bookings
 # through handler.queue with 30 % of Tencent calls and 10 % of SNS publishes failing, and a Lambda killed
-# mid-batch (tools/soak.py). `make test` runs a small version of both.
+# mid-batch (tools/soak/). `make test` runs a small version of both.
 soak: setup
 	HYPOTHESIS_PROFILE=soak $(BIN)/pytest tests/fuzz -p no:cacheprovider --hypothesis-show-statistics
 	$(BIN)/python -m tools.soak --bookings 1000

@@ -72,6 +72,15 @@ def emulator(clock: Clock) -> Iterator[Any]:
 
 
 @pytest.fixture
+def live_emulator() -> Iterator[Any]:
+    """An emulator on real time, for tests of the live adapter and of the emulator itself."""
+    from tools.emulator import start_emulator
+
+    with start_emulator() as running:
+        yield running
+
+
+@pytest.fixture
 def app_factory(stack: LocalStack, emulator: Any, clock: Clock) -> Callable[..., Any]:
     """Builds the wired function (as handler.py does) against the local stack and the emulator."""
     from record_task.app import build_app

@@ -18,7 +18,7 @@ from tests.conftest import EMULATOR_KEYS, Clock
 from tools import sample_events
 from tools.lambda_events import FakeContext
 from tools.local_aws import LocalStack
-from tools.soak import load_handler
+from tools.soak.env import load_handler
 
 SECRETS = {
     "CALCOM_WEBHOOK_SECRET": sample_events.CALCOM_SECRET,

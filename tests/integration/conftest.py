@@ -13,7 +13,7 @@ import pytest
 
 from record_task.model.tasks import RecordTaskRequest
 from record_task.tencent.api import RecordTaskApi
-from tools.emulator import Emulator, start_emulator
+from tools.emulator import Emulator
 
 KEYS = ("AKIDEMULATOR", "emulator-secret-key")
 REGION = "ap-singapore"
@@ -32,12 +32,6 @@ class FakeTime:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
-
-
-@pytest.fixture
-def live_emulator() -> Iterator[Emulator]:
-    with start_emulator() as emulator:
-        yield emulator
 
 
 @pytest.fixture
@@ -98,25 +92,3 @@ def planned(offset: int = 600, length: int = 3600, **values: Any) -> RecordTaskR
 
 def actions(emulator: Emulator) -> list[str]:
     return [action for action, _ in emulator.calls]
-
-
-def sdk_call(
-    emulator: Emulator,
-    action: str,
-    params: dict[str, Any],
-    *,
-    region: str = REGION,
-    keys: tuple[str, str] = KEYS,
-    version: str = "2018-08-01",
-) -> dict[str, Any]:
-    """One call through the unmodified SDK (signed by it, no retries): the Response, or the SDK's error."""
-    from tencentcloud.common import credential
-    from tencentcloud.common.common_client import CommonClient
-    from tencentcloud.common.profile.client_profile import ClientProfile
-    from tencentcloud.common.profile.http_profile import HttpProfile
-
-    scheme, host = emulator.endpoint.split("://")
-    profile = ClientProfile(httpProfile=HttpProfile(protocol=scheme, endpoint=host, reqTimeout=5))
-    client = CommonClient("live", version, credential.Credential(*keys), region, profile=profile)
-    answer: dict[str, Any] = client.call_json(action, params)["Response"]
-    return answer

@@ -1,7 +1,7 @@
 """Every message ends in the right result while the Tencent API and SNS fail (the small `make soak`).
 
 The handler module is loaded as Lambda loads it, against moto and the emulator behind the fault proxy
-of `tools/faults.py`; SQS redelivery is `tools/soak.SqsSimulator`. `make soak` runs the same with
+of `tools/faults.py`; SQS redelivery is `tools/soak/sqs.py`. `make soak` runs the same with
 1,000 bookings (`python -m tools.soak`).
 """
 
@@ -17,7 +17,11 @@ import pytest
 from tools.faults import FAULT_KINDS, FaultProxy, PublishFaults
 from tools.lambda_events import FakeContext, sqs_event, sqs_record
 from tools.local_aws import LocalStack
-from tools.soak import Message, SqsSimulator, lambda_timeout, load_handler, make_bookings, soak_env, verify
+from tools.soak.env import load_handler, soak_env
+from tools.soak.kill import lambda_timeout
+from tools.soak.sqs import Message, SqsSimulator
+from tools.soak.verdict import verify
+from tools.soak.workload import make_bookings
 
 SEED = 20261127
 
@@ -39,37 +43,6 @@ def _load(stack: LocalStack, endpoint: str, monkeypatch: pytest.MonkeyPatch, **e
 
 def _messages(count: int, run: str, **options: Any) -> list[Message]:
     return make_bookings(count, int(time.time()), run, **options)
-
-
-# -- the simulator is SQS as handler.queue meets it ---------------------------------------------------------------
-
-
-def test_simulator_redelivers_only_listed_failures_with_a_higher_receive_count_then_dead_letters() -> None:
-    seen: list[tuple[str, str]] = []
-
-    def queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        records = event["Records"]
-        seen.extend((r["messageId"], r["attributes"]["ApproximateReceiveCount"]) for r in records)
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["body"] == '"bad"']}
-
-    sqs = SqsSimulator(queue, max_receive_count=3, visibility_seconds=0.0)
-    sqs.send([Message("ok", "b-ok", "s-ok", '"ok"'), Message("bad", "b-bad", "s-bad", '"bad"')])
-    sqs.run(give_up_after=10)
-    assert seen == [("ok", "1"), ("bad", "1"), ("bad", "2"), ("bad", "3")]
-    assert [m.message_id for m in sqs.dead_letters] == ["bad"]
-
-
-def test_simulator_batches_hold_at_most_ten_records() -> None:
-    sizes: list[int] = []
-
-    def queue(event: dict[str, Any], context: Any) -> dict[str, Any]:
-        sizes.append(len(event["Records"]))
-        return {"batchItemFailures": []}
-
-    sqs = SqsSimulator(queue, max_receive_count=1)
-    sqs.send(Message(f"m{n}", f"b{n}", f"s{n}", "{}") for n in range(23))
-    sqs.run(give_up_after=10)
-    assert sizes == [10, 10, 3]
 
 
 # -- one fault at a time: each kind is retried into exactly one task -----------------------------------------------

@@ -7,9 +7,19 @@ Control endpoints (JSON):
   POST /_emulator/inject     {"action", "code", "times", "after"}  after `after` calls, the next answer that code
   POST /_emulator/latency    {"seconds"}                    answer every call that much later
   POST /_emulator/drop       {"action", "times", "processed"}  close the socket without answering
+  POST /_emulator/hold       carry every call out but answer none until released (at most 2 minutes)
+  POST /_emulator/release    answer the held calls, and the next ones at once
   POST /_emulator/throttle   {"seconds"}                    refuse every CreateRecordTask that long
   POST /_emulator/page-size  {"size"}                       DescribeRecordTask page size
-  POST /_emulator/reset      forget tasks, calls, knobs and callback settings
+  POST /_emulator/revoke     {"code"}  answer every signed call with that AuthFailure (default
+                             AuthFailure.SecretIdNotFound; or AuthFailure.SignatureFailure) until restored
+  POST /_emulator/restore    accept the key pair again
+  POST /_emulator/reset      forget tasks, calls, knobs (the key restored) and callback settings
+
+Streams (see streams.py), each answer [{"Region", "DomainName", "AppName", "StreamName", "Spans":
+[{"TaskId", "Start", "End"}]}] per stream:
+  GET  /_emulator/timeline   the tasks that count (not deleted; a stopped one up to its stop), by start
+  GET  /_emulator/missed     the seconds of each task the platform would not record (past three at once)
 
 Recording callbacks (Tencent CSS events 100/332/341, signed, POSTed as JSON; see callbacks.py):
   POST /_emulator/callbacks       {"url", "key", "automatic"}   where to send them (url null: nowhere);
@@ -27,7 +37,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from tools.emulator.server import start_emulator
+from tools.emulator.running import start_emulator
 
 
 def main() -> None:

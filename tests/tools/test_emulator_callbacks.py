@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -29,7 +27,7 @@ from record_task.recordings.callbacks import (
     parse_callback,
 )
 from record_task.recordings.signature import verify_callback
-from tests.integration.conftest import sdk_call
+from tests.tools.conftest import control, sdk_call
 from tools.emulator import Emulator, SentCallback
 
 NOW = 1_800_000_000  # the emulator's clock: t is NOW + 600 on everything it sends
@@ -95,16 +93,6 @@ def emulator_fixture(live_emulator: Emulator, receiver: Receiver) -> Emulator:
 def create(emulator: Emulator, start: int, end: int, stream: str = "room-42") -> str:
     params = {"StreamName": stream, "DomainName": "5000.live.push.com", "AppName": "live"}
     return str(sdk_call(emulator, "CreateRecordTask", {**params, "StartTime": start, "EndTime": end})["TaskId"])
-
-
-def control(emulator: Emulator, path: str, payload: Any = None) -> tuple[int, Any]:
-    data = None if payload is None else json.dumps(payload).encode()
-    http = urllib.request.Request(f"{emulator.endpoint}/_emulator/{path}", data=data)
-    try:
-        with urllib.request.urlopen(http, timeout=5) as answer:
-            return answer.status, json.load(answer)
-    except urllib.error.HTTPError as refused:
-        return refused.code, json.load(refused)
 
 
 def shape(value: Any) -> Any:
