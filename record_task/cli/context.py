@@ -65,6 +65,7 @@ class Context:
     err: TextIO = field(default_factory=lambda: sys.stderr)
     region: str | None = None
     clock: float = field(default_factory=time.time)
+    hints: dict[str, str] = field(default_factory=dict)  # setting -> why --stage did not give it
 
     @property
     def now(self) -> int:
@@ -80,7 +81,7 @@ class Context:
     def setting(self, name: str, hint: str = "or give --stage STAGE") -> str:
         value = self.env.get(name, "").strip()
         if not value:
-            raise CliError(f"{name} is not set: export it as the function has it, {hint}")
+            raise CliError(f"{name} is not set: " + self.hints.get(name, f"export it as the function has it, {hint}"))
         return value
 
     def client(self, service: str) -> Any:

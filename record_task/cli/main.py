@@ -15,7 +15,7 @@ from typing import TextIO
 
 from record_task.cli import inspection, offline, queues, reconcile
 from record_task.cli.context import CliError, Context
-from record_task.cli.stage import stack_name, stack_settings
+from record_task.cli.stage import OUTPUTS, stack_name, stack_settings
 
 GROUPS = (offline, inspection, reconcile, queues)
 EPILOG = """Configuration: the function's environment (BOOKINGS_TABLE, RESULTS_TOPIC_ARN, LIVE_ENDPOINT, TENCENT_REGION,
@@ -58,7 +58,9 @@ def main(
         ctx = Context(env, as_json=args.json, out=out or sys.stdout, err=err, region=args.region, clock=clock())
         name = stack_name(args.stage, args.stack)
         if name:
-            env.update(stack_settings(ctx.client("cloudformation"), name))
+            found = stack_settings(ctx.client("cloudformation"), name)
+            env.update(found)
+            ctx.hints = {s: f"the stack {name} has no output {o}" for o, s in OUTPUTS.items() if s not in found}
         code: int = args.run(ctx, args)
         return code
     except CliError as exc:

@@ -72,7 +72,8 @@ def book(app_factory: Callable[..., Any], clock: Clock) -> Callable[..., Result]
     def make(booking_id: str, start: int, end: int, stream: str = "room-a", **values: Any) -> Result:
         body = {"BookingId": booking_id, "StreamName": stream, "StartTime": start, "EndTime": end, **values}
         (booking,) = parse_bookings(body, BY_NAME["direct"])
-        return app.decision.handle(booking, int(clock.now)).primary
+        result: Result = app.decision.handle(booking, int(clock.now)).primary
+        return result
 
     make.app = app  # type: ignore[attr-defined]
     return make

@@ -46,7 +46,7 @@ def test_plan_prints_the_exact_calls_with_api_names(tmp_path: Path, cli: Callabl
                     "TemplateId": 7,
                     "Region": "ap-singapore",
                 },
-            }  # fmt: skip
+            }
         ],
         "error": None,
     }
