@@ -39,12 +39,12 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         "bar across the horizon and whether Tencent lists it; tasks Tencent has on those streams that no booking "
         "owns are shown too. " + SCAN_COST,
     )
-    upcoming.add_argument("--hours", type=_positive, default=24, help="the horizon in hours (default 24)")
+    upcoming.add_argument("--hours", type=positive_hours, default=24, help="the horizon in hours (default 24)")
     upcoming.add_argument("--stream", help="only this StreamName")
     upcoming.set_defaults(run=run_upcoming)
 
 
-def _positive(text: str) -> int:
+def positive_hours(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError("must be a positive number of hours")
@@ -124,7 +124,10 @@ def _status_text(report: dict[str, Any], checked: list[tuple[TaskRecord, str]]) 
     lines.append(f"recordings ({len(report['recordings'])}):" if report["recordings"] else "recordings: none")
     for record in report["recordings"]:
         result, file = record["result"], record["result"].get("recording") or {}
+        event = result.get("recordEvent") or {}
         what = f"file {file.get('fileId')} {file.get('fileFormat', '')} {file.get('videoUrl', '')}" if file else ""
+        if not file and isinstance(event.get("event_time"), int):
+            what = f"{event.get('record_event') or 'status event'} at {when(event['event_time'])}"
         published = "published" if record["published"] else "NOT published yet"
         lines.append(f"  {result['status']:<17} {what or record['key']}  {published}")
     error, held = report["lastError"], report["held"]

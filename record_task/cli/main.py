@@ -7,6 +7,7 @@ turns failures into one line on stderr with the exit status (docs/operating.md).
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -52,6 +53,7 @@ def main(
 ) -> int:
     """Run one command; `out`, `err` and `clock` are the process's unless a test gives its own."""
     args = parser().parse_args(argv)  # a usage error exits 2 here
+    _quiet_function_logs()
     err = err or sys.stderr
     try:
         env = dict(os.environ)
@@ -69,6 +71,15 @@ def main(
     except KeyboardInterrupt:
         print("record-task: interrupted", file=err)
         return 130
+
+
+def _quiet_function_logs() -> None:
+    """The function's log lines (Powertools child loggers) are for CloudWatch, not an operator's terminal:
+    unless a host process configured them, they are dropped and the command reports what matters itself."""
+    functions = logging.getLogger("record-task")
+    if not functions.handlers:
+        functions.addHandler(logging.NullHandler())
+        functions.propagate = False
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from collections import defaultdict
 from typing import Any
 
 from record_task.cli.context import Context, when
-from record_task.cli.inspection import SCAN_COST
+from record_task.cli.inspection import SCAN_COST, positive_hours
 from record_task.cli.repair import recreate
 from record_task.cli.streams import Owned, Stream, info_stream, scan_bookings, tencent_tasks, upcoming_tasks
 from record_task.tencent.tasks import TaskInfo
@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
         "standing booking's missing task and updates its ledger item; it never deletes a task. Exit 1 when "
         "anything is left unfixed. " + SCAN_COST,
     )
-    command.add_argument("--hours", type=int, default=24, help="the horizon in hours (default 24)")
+    command.add_argument("--hours", type=positive_hours, default=24, help="the horizon in hours (default 24)")
     command.add_argument("--fix", action="store_true", help="re-create missing tasks of standing bookings")
     command.set_defaults(run=run_reconcile)
 
