@@ -66,6 +66,7 @@ class Context:
     region: str | None = None
     clock: float = field(default_factory=time.time)
     hints: dict[str, str] = field(default_factory=dict)  # setting -> why --stage did not give it
+    _clients: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def now(self) -> int:
@@ -85,13 +86,15 @@ class Context:
         return value
 
     def client(self, service: str) -> Any:
-        """A boto3 client that gives up quickly: an operator waits for an answer, not for backoff."""
-        import boto3
-        from botocore.config import Config
+        """A boto3 client (one per service) that gives up quickly: an operator waits for an answer, not backoff."""
+        if service not in self._clients:
+            import boto3
+            from botocore.config import Config
 
-        config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
-        make: Any = boto3.session.Session(region_name=self.region).client
-        return make(service, config=config)
+            config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
+            make: Any = boto3.session.Session(region_name=self.region).client
+            self._clients[service] = make(service, config=config)
+        return self._clients[service]
 
     @cached_property
     def ledger(self) -> DynamoLedger:

@@ -8,12 +8,12 @@ from typing import Any
 
 from record_task.cli.context import AWS_SETTINGS, TENCENT_SETTINGS, CliError, Context, reaching, when
 from record_task.cli.streams import Owned, Stream, info_stream, scan_bookings, tencent_tasks, upcoming_tasks
+from record_task.cli.timeline import timeline
 from record_task.errors import PermanentFailure
 from record_task.ledger.items import Entry, State, booking_key
 from record_task.model.results import TaskRecord
 from record_task.sources.registry import BY_NAME
 
-BAR_WIDTH = 48
 SCAN_COST = (
     "It reads the ledger with one paginated Scan (a filter on the state): DynamoDB bills the Scan for every item "
     "of the table, about one read unit per 8 KB, whatever it keeps; the function itself never scans."
@@ -155,11 +155,8 @@ def _span(start: int, end: int) -> str:
 
 def run_upcoming(ctx: Context, args: argparse.Namespace) -> int:
     start, end = ctx.now, ctx.now + args.hours * 3600
-    owned = [
-        o
-        for o in upcoming_tasks(scan_bookings(ctx, (State.ACTIVE,)), start, end)
-        if args.stream is None or o.task.stream_name == args.stream
-    ]
+    entries = scan_bookings(ctx, (State.ACTIVE, State.DEFERRED))
+    owned = [o for o in upcoming_tasks(entries, start, end) if args.stream is None or o.task.stream_name == args.stream]
     by_stream: dict[Stream, list[Owned]] = defaultdict(list)
     for item in owned:
         by_stream[Stream.of(item.task)].append(item)
@@ -184,41 +181,22 @@ def run_upcoming(ctx: Context, args: argparse.Namespace) -> int:
             if t.task_id not in mine and info_stream(t, stream.region) == stream
         ]
         streams.append({"stream": stream.__dict__, "name": str(stream), "tasks": rows})
-    report = {"from": start, "until": end, "hours": args.hours, "streams": streams}
-    ctx.emit(report, _timeline(report))
+    report = {"from": start, "until": end, "hours": args.hours, "streams": streams,
+              "deferred": _deferred(entries, start, end, args.stream)}  # fmt: skip
+    ctx.emit(report, timeline(report))
     return 0
+
+
+def _deferred(entries: list[Entry], start: int, end: int, stream: str | None) -> list[dict[str, Any]]:
+    """Deferred bookings whose planned window meets the horizon: no task yet (the sweep makes it)."""
+    found = []
+    for entry in entries:
+        result = entry.result("create") if entry.state == State.DEFERRED else None
+        named = entry.booking.stream.stream_name if entry.booking else None
+        if result and result.window and result.window[1] > start and result.window[0] < end and stream in (None, named):
+            found.append({"bookingId": result.booking_id, "startTime": result.window[0], "endTime": result.window[1]})
+    return sorted(found, key=lambda row: (row["startTime"], str(row["bookingId"])))
 
 
 def _row(booking_id: str | None, task_id: str, start: int, end: int, tencent: str) -> dict[str, Any]:
     return {"bookingId": booking_id, "taskId": task_id, "startTime": start, "endTime": end, "tencent": tencent}
-
-
-def _timeline(report: dict[str, Any]) -> str:
-    start, end = report["from"], report["until"]
-    count = sum(len(s["tasks"]) for s in report["streams"])
-    lines = [
-        f"recording between {when(start)} and {when(end)} ({report['hours']} h): "
-        f"{len(report['streams'])} stream(s), {count} task(s); one mark = {(end - start) // BAR_WIDTH} s"
-    ]
-    if not report["streams"]:
-        lines.append("nothing is booked to record")
-    middle = start + (end - start) // 2
-    axis = f"{when(start)[11:16]}".ljust(BAR_WIDTH // 2) + when(middle)[11:16]
-    for stream in report["streams"]:
-        lines += ["", stream["name"], f"   {axis.ljust(BAR_WIDTH - 4)}{when(end)[11:16]}"]
-        for row in stream["tasks"]:
-            who = row["bookingId"] or "(none)"
-            lines.append(
-                f"  |{_bar(row['startTime'], row['endTime'], start, end)}|  {who}  {row['taskId']}  "
-                f"{when(row['startTime'])[11:]}-{when(row['endTime'])[11:]} {row['endTime'] - row['startTime']} s  "
-                f"Tencent: {row['tencent']}"
-            )
-    return "\n".join(lines)
-
-
-def _bar(task_start: int, task_end: int, start: int, end: int) -> str:
-    span = end - start
-    first = max(0, (max(task_start, start) - start) * BAR_WIDTH // span)
-    last = min(BAR_WIDTH, -(-(min(task_end, end) - start) * BAR_WIDTH // span))
-    last = max(last, first + 1)
-    return "." * first + "#" * (last - first) + "." * (BAR_WIDTH - last)

@@ -52,6 +52,10 @@ def run_redrive(ctx: Context, args: argparse.Namespace) -> int:
             wait_seconds=args.wait_seconds,
             visibility_timeout=args.visibility_timeout,
         )
+    if not report.moved and any(f.step == "receive" for f in report.failed):
+        cause = report.failed[-1]
+        raise CliError(f"AWS could not be reached or refused: receiving from {dlq_url}: {cause.code}: {cause.message}; "
+                       f"check DEAD_LETTER_QUEUE_URL (or --dlq-url, --stage) and {AWS_SETTINGS}")  # fmt: skip
     failed = [{"messageId": f.message_id, "step": f.step, "code": f.code, "message": f.message} for f in report.failed]
     lines = [f"not moved: {f['messageId'] or '-'} ({f['step']}) {f['code']}: {f['message']}" for f in failed]
     lines.append(f"moved {len(report.moved)} message(s) from {dlq_url} to {queue_url}; {len(failed)} failed")

@@ -112,3 +112,15 @@ def _cancel(booking_id: str) -> Any:
 
     (booking,) = parse_bookings({"BookingId": booking_id, "Action": "cancel"}, BY_NAME["direct"])
     return booking
+
+
+def test_upcoming_names_deferred_bookings_inside_a_long_horizon(
+    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock
+) -> None:
+    t = int(clock.now)
+    assert book("up-far", t + 20 * 24 * HOUR, t + 20 * 24 * HOUR + HOUR, stream="room-f").status == "deferred"
+    assert cli("upcoming", "--json").json["deferred"] == []
+    long = cli("upcoming", "--hours", str(21 * 24), "--json")  # spans several week-long DescribeRecordTask queries
+    assert long.code == 0
+    assert long.json["deferred"] == [{"bookingId": "up-far", "startTime": t + 480 * HOUR, "endTime": t + 481 * HOUR}]
+    assert "deferred, no task yet (the sweep makes it): up-far" in cli("upcoming", "--hours", "504").out

@@ -163,3 +163,14 @@ def test_the_old_tool_still_works(stack: LocalStack) -> None:
     sent = _fill_dlq(stack, _bookings(1))
     assert shim.main(["--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST]) == 0
     assert Counter(_drain(stack, stack.queue_url)) == Counter(sent)
+
+
+def test_an_unreachable_dlq_names_aws_and_the_setting(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.local_aws import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    assert main(["redrive", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "AWS could not be reached" in err and "DEAD_LETTER_QUEUE_URL" in err and "Traceback" not in err
