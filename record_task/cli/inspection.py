@@ -180,7 +180,7 @@ def run_upcoming(ctx: Context, args: argparse.Namespace) -> int:
             for t in listed.values()
             if t.task_id not in mine and info_stream(t, stream.region) == stream
         ]
-        streams.append({"stream": stream.__dict__, "name": str(stream), "tasks": rows})
+        streams.append({"stream": stream.to_params(), "name": str(stream), "tasks": rows})
     report = {"from": start, "until": end, "hours": args.hours, "streams": streams,
               "deferred": _deferred(entries, start, end, args.stream)}  # fmt: skip
     ctx.emit(report, timeline(report))

@@ -79,3 +79,17 @@ def _swap(ctx: Context, pk: str, index: int, old_task_id: str, record: TaskRecor
     except db.exceptions.ConditionalCheckFailedException:
         return False
     return True
+
+
+def remove(ctx: Context, stale: dict[str, Any], now: int) -> dict[str, Any]:
+    """Delete a task the function made for a booking since cancelled, if it has not started: a running one
+    is the cancellation's to stop, and was reported as such."""
+    outcome: dict[str, Any] = {"staleTaskId": stale["taskId"]}
+    if stale["startTime"] <= now:
+        return {**outcome, "error": {"code": "Started", "message": "it is recording; stop it by hand if unwanted"}}
+    with reaching("Tencent", TENCENT_SETTINGS):
+        try:
+            ctx.api.delete_record_task(stale["taskId"], stale["region"])
+        except PermanentFailure as exc:
+            return {**outcome, "error": exc.info.to_dict()}
+    return {**outcome, "removed": True}

@@ -29,6 +29,11 @@ class Stream:
     def of(cls, task: TaskRecord) -> Stream:
         return cls(task.region, task.domain_name, task.app_name, task.stream_name)
 
+    def to_params(self) -> dict[str, str]:
+        """By API names, as results and `plan` name them."""
+        return {"Region": self.region, "DomainName": self.domain_name, "AppName": self.app_name,
+                "StreamName": self.stream_name}  # fmt: skip
+
     def __str__(self) -> str:
         return f"{self.region} {self.domain_name}/{self.app_name}/{self.stream_name}"
 

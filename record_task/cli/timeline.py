@@ -7,6 +7,7 @@ from typing import Any
 from record_task.cli.context import when
 
 BAR_WIDTH = 48
+DAY = 86400
 
 
 def timeline(report: dict[str, Any]) -> str:
@@ -19,16 +20,18 @@ def timeline(report: dict[str, Any]) -> str:
     ]
     if not report["streams"] and not report["deferred"]:
         lines.append("nothing is booked to record")
+    clock = 11 if end - start <= DAY else 5  # within a day the time says it all; beyond, the date too
     middle = start + (end - start) // 2
-    axis = f"{when(start)[11:16]}".ljust(BAR_WIDTH // 2) + when(middle)[11:16]
+    axis = when(start)[clock:16].ljust(BAR_WIDTH // 2) + when(middle)[clock:16]
+    axis = axis.ljust(BAR_WIDTH + 1 - (16 - clock)) + when(end)[clock:16]
     for stream in report["streams"]:
-        lines += ["", stream["name"], f"   {axis.ljust(BAR_WIDTH - 4)}{when(end)[11:16]}"]
+        lines += ["", stream["name"], f"   {axis}"]
         for row in stream["tasks"]:
             who = row["bookingId"] or "(none)"
             lines.append(
                 f"  |{bar(row['startTime'], row['endTime'], start, end)}|  {who}  {row['taskId']}  "
-                f"{when(row['startTime'])[11:]}-{when(row['endTime'])[11:]} {row['endTime'] - row['startTime']} s  "
-                f"Tencent: {row['tencent']}"
+                f"{when(row['startTime'])[clock:]}-{when(row['endTime'])[clock:]} "
+                f"{row['endTime'] - row['startTime']} s  Tencent: {row['tencent']}"
             )
     if report["deferred"]:
         lines.append("")

@@ -13,6 +13,7 @@ import pytest
 from aws_lambda_powertools import Logger
 
 from record_task.cli.main import main
+from record_task.model.booking import Booking
 from record_task.model.results import Result
 from record_task.sources.registry import BY_NAME, parse_bookings
 from tests.conftest import EMULATOR_KEYS, Clock
@@ -77,3 +78,9 @@ def book(app_factory: Callable[..., Any], clock: Clock) -> Callable[..., Result]
 
     make.app = app  # type: ignore[attr-defined]
     return make
+
+
+def cancel(booking_id: str) -> Booking:
+    """A direct-format cancellation, as the function parses it."""
+    (booking,) = parse_bookings({"BookingId": booking_id, "Action": "cancel"}, BY_NAME["direct"])
+    return booking

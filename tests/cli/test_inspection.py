@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from record_task.errors import OperatorError
-from tests.cli.conftest import HOUR, Run, Terminal
+from tests.cli.conftest import HOUR, Run, Terminal, cancel
 from tests.conftest import Clock
 from tools.local_api import local_api
 
@@ -32,7 +32,7 @@ def test_status_of_a_created_booking(cli: Callable[..., Run], book: Callable[...
 def test_status_of_a_cancelled_booking(cli: Callable[..., Run], book: Callable[..., Any], clock: Clock) -> None:
     t = int(clock.now)
     book("st-2", t + HOUR, t + 2 * HOUR)
-    book.app.decision.handle(_cancel("st-2"), t)  # type: ignore[attr-defined]
+    book.app.decision.handle(cancel("st-2"), t)  # type: ignore[attr-defined]
     report = cli("status", "st-2", "--json").json
     assert report["state"] == "cancelled"
     assert [(task["operation"], task["tencent"]) for task in report["tasks"]] == [
@@ -84,7 +84,7 @@ def test_upcoming_draws_a_timeline_per_stream(cli: Callable[..., Run], book: Cal
     book("up-later", t + 30 * HOUR, t + 31 * HOUR, stream="room-b")  # beyond 24 h
 
     report = cli("upcoming", "--json").json
-    assert [s["stream"]["stream_name"] for s in report["streams"]] == ["room-a", "room-b"]
+    assert [s["stream"]["StreamName"] for s in report["streams"]] == ["room-a", "room-b"]
     rows = {row["taskId"]: row for stream in report["streams"] for row in stream["tasks"]}
     assert set(rows) == {first, second, other}
     assert {row["tencent"] for row in rows.values()} == {"present"}
@@ -105,13 +105,6 @@ def test_progress_goes_to_a_terminal_only(cli: Callable[..., Run], book: Callabl
     terminal = cli("upcoming", "--json", err=Terminal())
     assert "scanning the booking ledger" in terminal.err and terminal.json["streams"]
     assert cli("upcoming", "--json").err == ""
-
-
-def _cancel(booking_id: str) -> Any:
-    from record_task.sources.registry import BY_NAME, parse_bookings
-
-    (booking,) = parse_bookings({"BookingId": booking_id, "Action": "cancel"}, BY_NAME["direct"])
-    return booking
 
 
 def test_upcoming_names_deferred_bookings_inside_a_long_horizon(

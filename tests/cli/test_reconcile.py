@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from record_task.model.tasks import RecordTaskRequest
-from tests.cli.conftest import DOMAIN, HOUR, Run
+from tests.cli.conftest import DOMAIN, HOUR, Run, cancel
 from tests.conftest import Clock
 from tools.local_aws import LocalStack
 
@@ -81,3 +81,26 @@ def test_a_consistent_ledger_exits_0(cli: Callable[..., Run], book: Callable[...
     book("ok-2", t + 2 * HOUR, t + 3 * HOUR, stream="room-a")  # touching windows do not overlap
     run = cli("reconcile")
     assert run.code == 0 and run.out.strip().endswith("all consistent")
+
+
+def test_a_claim_under_way_is_no_orphan_and_a_stale_task_is_removed_by_fix(
+    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock, emulator: Any
+) -> None:
+    from record_task.errors import OperatorError
+
+    t = int(clock.now)
+    emulator.inject("CreateRecordTask", "AuthFailure.SecretIdNotFound", after=1)  # a split booking, held half-way
+    with pytest.raises(OperatorError):
+        book("rc-half", t + HOUR, t + 31 * HOUR, stream="room-h")
+    stale = book("rc-gone", t + 2 * HOUR, t + 3 * HOUR, stream="room-g").tasks[0].task_id
+    emulator.inject("DeleteRecordTask", "ResourceNotFound.TaskId")  # the cancel believes it deleted the task
+    book.app.decision.handle(cancel("rc-gone"), t)  # type: ignore[attr-defined]
+    assert stale in _live(emulator)
+
+    report = cli("reconcile", "--json").json
+    assert report["orphans"] == []  # rc-half's first piece: its claim will store (or adopt) it
+    assert [(s["taskId"], s["fixed"]) for s in report["stale"]] == [(stale, False)]
+
+    fixed = cli("reconcile", "--fix", "--json")
+    assert fixed.code == 0 and fixed.json["stale"][0]["fixed"]
+    assert stale not in _live(emulator)
