@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 from record_task.bookings.plan import plan_recording
 from record_task.cli.context import CliError, Context, when
+from record_task.config import Settings
 from record_task.errors import InvalidBooking
 from record_task.ledger.items import booking_key
 from record_task.model.booking import Booking
@@ -59,7 +61,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
 
 def read_payload(path: Path) -> bytes:
     try:
-        return Path("/dev/stdin").read_bytes() if str(path) == "-" else path.read_bytes()
+        return sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}", code=2) from None
 
@@ -86,7 +88,7 @@ def run_plan(ctx: Context, args: argparse.Namespace) -> int:
     return 1 if report["status"] == "rejected" else 0
 
 
-def _plan_one(booking: Booking, settings: Any, now: int, report: dict[str, Any], lines: list[str]) -> None:
+def _plan_one(booking: Booking, settings: Settings, now: int, report: dict[str, Any], lines: list[str]) -> None:
     who = f"booking {booking.booking_id} ({booking.source}"
     who += f", {booking.trigger})" if booking.trigger else ")"
     if booking.skip_reason:

@@ -174,3 +174,12 @@ def test_send_to_nowhere_is_a_clear_error(tmp_path: Path, cli: Callable[..., Run
     assert run.code == 1
     assert f"{url}/bookings could not be reached" in run.err and "--url" in run.err
     assert "Traceback" not in run.err
+
+
+def test_plan_reads_stdin(cli: Callable[..., Run], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b'{"BookingId": "b-9", "Action": "cancel"}')))
+    run = cli("plan", "-", "--json")
+    assert run.code == 0 and run.json["cancels"]["bookingId"] == "b-9"
