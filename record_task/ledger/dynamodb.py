@@ -218,3 +218,26 @@ def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
 
 def _entry(item: dict[str, Any]) -> Entry:
     return Entry.from_item(_plain_item(item))
+
+
+
+def scan_entries(
+    dynamodb: DynamoDBClient, table: str, states: tuple[State, ...], page_size: int = 500
+) -> Iterator[Entry]:
+    """Operator reads (`python -m record_task upcoming`, `reconcile`): the bookings in `states`, by a paginated
+    Scan with a filter. A Scan reads, and is billed for, every item of the table whatever the filter keeps
+    (about one read unit per 8 KB), so the function itself never scans: it reads by key and the due index."""
+    ledger = DynamoLedger(table, dynamodb)
+    values = {f":s{n}": state for n, state in enumerate(states)}
+    kwargs: dict[str, Any] = {
+        "FilterExpression": f"#state IN ({', '.join(values)})",
+        "ExpressionAttributeNames": {"#state": "state"},
+        "ExpressionAttributeValues": _serialize(dict(values)),
+        "Limit": page_size,
+    }
+    while True:
+        page = ledger._call("scan", **kwargs)
+        yield from (_entry(item) for item in page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -128,6 +128,7 @@ def test_holds_the_function_and_its_dependencies_only(archive: zipfile.ZipFile) 
     assert any(name.startswith("tencentcloud/common/") for name in names)
     for unwanted in ("tests", "events", "node_modules", ".venv", "boto3", "botocore", "Makefile", "README.md"):
         assert unwanted not in tops, f"{unwanted} must not be deployed"
+    assert not [name for name in names if name.startswith("record_task/cli/")], "the operator CLI is not deployed"
 
 
 def test_compiled_wheels_target_the_lambda_runtime(archive: zipfile.ZipFile) -> None:

@@ -1,4 +1,4 @@
-"""DLQ redrive (`python -m tools.redrive`) on the local stack: what leaves the DLQ arrives intact,
+"""DLQ redrive (`python -m record_task redrive`) on the local stack: what leaves the DLQ arrives intact,
 and nothing leaves it before the queue has accepted the copy."""
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from tools import redrive
+from record_task.cli import redrive
+from record_task.cli.main import main
+from tools import redrive as shim
 from tools.local_aws import LocalStack
 
 FAST = ["--wait-seconds", "0"]  # moto answers at once; long polling would only add time
@@ -69,7 +71,7 @@ def _stack_with_outputs(stack: LocalStack, name: str, outputs: dict[str, str]) -
 def test_moves_every_message_with_its_body_and_attributes(stack: LocalStack) -> None:
     sent = _fill_dlq(stack, _bookings(23))  # more than two receive batches
 
-    code = redrive.main(["--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST])
+    code = main(["redrive", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST])
 
     assert code == 0
     assert Counter(_drain(stack, stack.queue_url)) == Counter(sent)
@@ -96,7 +98,7 @@ def test_an_unreachable_queue_moves_nothing_and_fails_the_command(
     sent = _fill_dlq(stack, _bookings(3))
     missing = stack.queue_url.rsplit("/", 1)[0] + "/no-such-queue"
 
-    code = redrive.main(["--dlq-url", stack.dlq_url, "--queue-url", missing, "--visibility-timeout", "0", *FAST])
+    code = main(["redrive", "--dlq-url", stack.dlq_url, "--queue-url", missing, "--visibility-timeout", "0", *FAST])
 
     assert code == 1
     assert "moved 0 message(s)" in capsys.readouterr().out
@@ -106,7 +108,7 @@ def test_an_unreachable_queue_moves_nothing_and_fails_the_command(
 def test_limit_moves_that_many(stack: LocalStack) -> None:
     _fill_dlq(stack, _bookings(12))
 
-    assert redrive.main(["--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, "--limit", "5", *FAST]) == 0
+    assert main(["redrive", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, "--limit", "5", *FAST]) == 0
 
     assert len(_drain(stack, stack.queue_url)) == 5
     assert len(_drain(stack, stack.dlq_url)) == 7
@@ -119,14 +121,14 @@ def test_finds_the_queues_from_the_stack_outputs(stack: LocalStack, target: list
     )
     sent = _fill_dlq(stack, _bookings(2))
 
-    assert redrive.main([*target, *FAST]) == 0
+    assert main(["redrive", *target, *FAST]) == 0
 
     assert Counter(_drain(stack, stack.queue_url)) == Counter(sent)
 
 
 @pytest.mark.parametrize(
     ("outputs", "says"),
-    [({"RecordQueueUrl": "unused"}, "no output DeadLetterQueueUrl"), (None, "does not exist")],
+    [({"RecordQueueUrl": "unused"}, "no output DeadLetterQueueUrl"), (None, "record-task-ops does not exist")],
 )
 def test_a_stack_without_the_queues_is_an_error(
     stack: LocalStack, capsys: pytest.CaptureFixture[str], outputs: dict[str, str] | None, says: str
@@ -135,17 +137,40 @@ def test_a_stack_without_the_queues_is_an_error(
         _stack_with_outputs(stack, "record-task-ops", outputs)
     _fill_dlq(stack, _bookings(1))
 
-    assert redrive.main(["--stage", "ops", *FAST]) == 2
+    assert main(["redrive", "--stage", "ops", *FAST]) == 1
 
     assert says in capsys.readouterr().err
     assert len(_drain(stack, stack.dlq_url)) == 1
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["--dlq-url", "http://q/dlq"], ["--queue-url", "http://q/queue", "--stage", "ops"], []],
-)
-def test_incomplete_targets_are_refused(argv: list[str]) -> None:
-    with pytest.raises(SystemExit) as exited:
-        redrive.main(argv)
-    assert exited.value.code == 2
+def test_without_queues_it_names_the_settings(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
+    assert main(["redrive", "--queue-url", stack.queue_url, *FAST]) == 1
+    assert "DEAD_LETTER_QUEUE_URL is not set" in capsys.readouterr().err
+
+
+def test_the_queues_come_from_the_environment(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", stack.dlq_url)
+    monkeypatch.setenv("BOOKINGS_QUEUE_URL", stack.queue_url)
+    sent = _fill_dlq(stack, _bookings(2))
+    assert main(["redrive", *FAST]) == 0
+    assert Counter(_drain(stack, stack.queue_url)) == Counter(sent)
+
+
+def test_the_old_tool_still_works(stack: LocalStack) -> None:
+    sent = _fill_dlq(stack, _bookings(1))
+    assert shim.main(["--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST]) == 0
+    assert Counter(_drain(stack, stack.queue_url)) == Counter(sent)
+
+
+def test_an_unreachable_dlq_names_aws_and_the_setting(
+    stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.local_aws import free_port
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+    assert main(["redrive", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST]) == 1
+    err = capsys.readouterr().err
+    assert "AWS could not be reached" in err and "DEAD_LETTER_QUEUE_URL" in err and "Traceback" not in err
