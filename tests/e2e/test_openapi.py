@@ -21,6 +21,7 @@ from openapi_spec_validator import validate
 from openapi_spec_validator.readers import read_from_filename
 
 from record_task.recordings.signature import sign_callback
+from record_task.sources.registry import BY_NAME, SOURCES, parse_bookings
 from record_task.sources.signatures import sign_calcom, sign_calendly, sign_direct
 from tests.schemas import REGISTRY, problems
 from tools import sample_events
@@ -32,6 +33,7 @@ HOUR = 3600
 DAY = 24 * HOUR
 CALLBACK_KEY = "tencent-test-key"  # tests/e2e/conftest.py WEBHOOK_SECRETS
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+BY_PATH = {source.path: source.name for source in SOURCES}
 
 
 def _load() -> tuple[dict[str, Any], str]:
@@ -256,3 +258,18 @@ def test_the_tencent_fixtures_match_the_callback_schema() -> None:
     }
     for path in sorted((ROOT / "tests" / "fixtures" / "tencent").glob("*.json")):
         assert not problems(json.loads(path.read_text(encoding="utf-8")), schema), path.name
+
+
+def test_the_documented_request_examples_are_valid_and_read_by_the_function() -> None:
+    examples = 0
+    for path, item in SPEC["paths"].items():
+        body = item["post"]["requestBody"]
+        body = _local(body["$ref"]) if "$ref" in body else body
+        media = body["content"]["application/json"]
+        schema = {"$id": SPEC_URI, **media["schema"]}
+        for name, example in (media.get("examples") or {}).items():
+            examples += 1
+            assert not problems(example["value"], schema), (path, name)
+            if path in BY_PATH:
+                parse_bookings(example["value"], BY_NAME[BY_PATH[path]])
+    assert examples
