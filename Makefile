@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 PY_OK  := $(VENV)/.installed
 NODE_OK := node_modules/.installed
 
-.PHONY: setup lint unit test demo bench package events stack clean soak
+.PHONY: setup lint unit test demo bench package events stack offline clean soak
 
 setup: $(PY_OK) $(NODE_OK)
 
@@ -56,6 +56,11 @@ package: setup
 # `npx osls invoke local --stage local -f queue -p events/<file>.json`; Ctrl-C stops it.
 stack: $(PY_OK)
 	$(BIN)/python -m tools.local_stack
+
+# The webhook's four POST routes served by serverless-offline on 127.0.0.1:3000 with the real handler and the
+# local stage's settings (docs/local-development.md); `make stack` must be running in another terminal.
+offline: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" npx osls offline --stage local --host 127.0.0.1
 
 clean:
 	rm -rf $(VENV) node_modules .serverless .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

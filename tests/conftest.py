@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
+from tests.schemas import check_published
 from tools.local_aws import CREDENTIALS, LocalStack, moto_server
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the moto server's access log
@@ -48,12 +49,16 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> LocalStack:
-    """Fresh AWS resources for each test, and the environment pointing boto3 at them."""
-    local = LocalStack(endpoint=moto_endpoint).reset()
+def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+    """Fresh AWS resources for each test, and the environment pointing boto3 at them.
+
+    Every result the test publishes is checked against docs/schemas/result.schema.json: those it reads
+    back when it reads them, the rest after it (a failure there is an error of that test)."""
+    local = LocalStack(endpoint=moto_endpoint, check=check_published).reset()
     for name, value in local.env().items():
         monkeypatch.setenv(name, value)
-    return local
+    yield local
+    local.results()
 
 
 @pytest.fixture

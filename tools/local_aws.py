@@ -24,6 +24,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 REGION = "us-east-1"
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION}
+# Called on every result read back, with its SNS message attributes: the tests validate each one there.
+ResultCheck = Callable[[dict[str, Any], dict[str, str]], None]
 
 
 def free_port() -> int:
@@ -43,6 +45,7 @@ class LocalStack:
     dlq_url: str = ""
     results_queue_url: str = ""
     topic_arn: str = ""
+    check: ResultCheck | None = None
     _clients: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -111,7 +114,8 @@ class LocalStack:
         return self
 
     def results(self) -> list[dict[str, Any]]:
-        """Every result published since the last call, with its SNS attributes under `_attributes`."""
+        """Every result published since the last call, with its SNS attributes under `_attributes`;
+        each passed to `check` first, if one is set."""
         sqs = self.client("sqs")
         found: list[dict[str, Any]] = []
         while True:
@@ -122,9 +126,12 @@ class LocalStack:
                 return found
             for message in batch:
                 body = json.loads(message["Body"])
-                body["_attributes"] = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
-                found.append(body)
+                attributes = {k: v["StringValue"] for k, v in message.get("MessageAttributes", {}).items()}
                 sqs.delete_message(QueueUrl=self.results_queue_url, ReceiptHandle=message["ReceiptHandle"])
+                if self.check is not None:
+                    self.check(body, attributes)
+                body["_attributes"] = attributes
+                found.append(body)
 
     def reset(self) -> LocalStack:
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")).read()
