@@ -10,7 +10,6 @@ from typing import Any
 
 from record_task.ledger.items import (
     CALLBACK_GRACE_SECONDS,
-    DUE_SHARD,
     PUBLISH_GRACE_SECONDS,
     Entry,
     Slot,
@@ -21,13 +20,12 @@ from record_task.ledger.items import (
     recording_record,
     task_key,
 )
+from record_task.ledger.memory_streams import Item, MemoryStreamItems, _store_result
 from record_task.model.results import Result, TaskRecord
 from record_task.model.tasks import RecordTaskRequest
 
-Item = dict[str, Any]
 
-
-class MemoryLedger:
+class MemoryLedger(MemoryStreamItems):
     """`record_task.ledger.store.Ledger` on a dict; `requests` counts what DynamoDB would bill."""
 
     def __init__(self) -> None:
@@ -81,7 +79,8 @@ class MemoryLedger:
     ) -> bool:
         check_move("finish", State.CREATING, state)
         for task in tasks:
-            self.link(task_key(task.task_id), pk, task.task_id, now)
+            if task.booking_id is None:  # a neighbour's task points at the neighbour
+                self.link(task_key(task.task_id), pk, task.task_id, now)
 
         def end(item: Item) -> None:
             _store_result(item, state, "create", result, tasks, now)
@@ -174,12 +173,3 @@ class MemoryLedger:
                 return False
             change(item)
             return True
-
-
-def _store_result(
-    item: Item, state: State, action: str, result: Result, tasks: tuple[TaskRecord, ...], now: int
-) -> None:
-    due = now + PUBLISH_GRACE_SECONDS
-    item.update(state=state.value, tasks=[t.to_message() for t in tasks], unpublished=action,
-                dueShard=DUE_SHARD, dueAt=due, publishUntil=due)  # fmt: skip
-    item.setdefault("results", {})[action] = result.to_message()

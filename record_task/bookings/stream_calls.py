@@ -1,0 +1,99 @@
+"""The calls one stream change makes, and what each booking on the stream is told about them.
+
+Creates come first: a create the API refuses for good is undone before anything was removed, so a
+failed booking leaves its stream as it was. Ending a task that is already gone (or already over) is
+the goal met, not a failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from aws_lambda_powertools import Logger
+
+from record_task.bookings.streams import StreamPlan, covering
+from record_task.errors import PermanentFailure
+from record_task.ledger.streams import StreamState
+from record_task.model.results import TaskRecord
+from record_task.model.streams import Segment, StreamBooking
+
+if TYPE_CHECKING:
+    from record_task.tencent.tasks import TaskApi
+
+logger = Logger(service="record-task", child=True)
+
+
+def request_for(state: StreamState, segment: Segment) -> StreamBooking:
+    owner = state.booking(segment.owner)
+    assert owner is not None, "every planned segment is owned by a standing booking"
+    return owner
+
+
+def create_all(api: TaskApi, state: StreamState, plan: StreamPlan) -> dict[tuple[int, int, str], Segment]:
+    """Create every planned segment; on a permanent refusal remove what was made and raise."""
+    made: dict[tuple[int, int, str], Segment] = {}
+    try:
+        for segment in plan.create:
+            owner = request_for(state, segment)
+            created = api.create_record_task(replace(owner.request, start_time=segment.start, end_time=segment.end))
+            made[(segment.start, segment.end, segment.owner)] = replace(
+                segment, task_id=created.task_id, request_id=created.request_id
+            )
+    except PermanentFailure:
+        for segment in made.values():
+            end_task(api, state, segment, stop=False)
+        raise
+    return made
+
+
+def end_task(api: TaskApi, state: StreamState, segment: Segment, *, stop: bool) -> str | None:
+    """Delete a task not started or stop a running one; the request id, or None when it was gone already."""
+    assert segment.task_id is not None
+    region = state.pk.split("#")[1]  # stream#<region>#<domain>#<app>#<name>
+    try:
+        if stop:
+            return api.stop_record_task(segment.task_id, region)
+        return api.delete_record_task(segment.task_id, region)
+    except PermanentFailure as exc:  # gone, or ended meanwhile: nothing is left to end
+        logger.warning("task already ended", extra={"task_id": segment.task_id, "error": exc.code})
+        return None
+
+
+def with_ids(plan: StreamPlan, made: dict[tuple[int, int, str], Segment]) -> tuple[Segment, ...]:
+    return tuple(made.get((s.start, s.end, s.owner), s) if s.task_id is None else s for s in plan.segments)
+
+
+def records_for(state: StreamState, booking: StreamBooking) -> tuple[TaskRecord, ...]:
+    """The tasks recording part of the booking's window; a neighbour's names its booking."""
+    found = []
+    for segment in covering(state.segments, booking):
+        owner = state.booking(segment.owner)
+        request = owner.request if owner else booking.request
+        found.append(
+            TaskRecord(
+                str(segment.task_id), segment.request_id, segment.start, segment.end, request.stream_name,
+                request.domain_name, request.app_name, request.region,
+                booking_id=None if segment.owner == booking.pk else (owner.booking_id if owner else segment.owner),
+            )
+        )  # fmt: skip
+    return tuple(found)
+
+
+def changed_neighbours(before: StreamState, after: StreamState, me: str) -> list[StreamBooking]:
+    """Standing bookings other than `me` whose recording tasks differ after the change."""
+
+    def ids(state: StreamState, booking: StreamBooking) -> set[str | None]:
+        return {s.task_id for s in covering(state.segments, booking)}
+
+    return [b for b in after.bookings if b.pk != me and ids(before, b) != ids(after, b)]
+
+
+def end_retired(api: TaskApi, state: StreamState, retiring: tuple[Segment, ...], now: int) -> dict[str, str]:
+    """Delete the tasks not wanted any more, stop the running ones nobody needs: task id -> what was done."""
+    done = {}
+    for segment in retiring:
+        stop = segment.start <= now
+        end_task(api, state, segment, stop=stop)
+        done[str(segment.task_id)] = "stopped" if stop else "deleted"
+    return done

@@ -1,0 +1,176 @@
+"""Stream tasks: a booking joins or leaves its stream, and the stream's tasks are changed to match, one
+change at a time per stream (docs/contract.md, "Streams").
+
+Each change reads the stream item, plans (`plan_stream`), and claims the item with a write conditional on
+its version that names the booking's claim as holder; the calls follow; the holder then writes the task
+ids back. A stream nobody used yet is claimed by one conditional put (the loser reads the item from the
+same request); its task ids stay in the holder's booking item, so that path costs one request. A later
+change finds a lapsed holder's tasks again with `find_record_task` and ends its retiring tasks again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from record_task.bookings.stream_calls import create_all, end_retired, records_for, with_ids
+from record_task.bookings.stream_notices import notify_neighbours
+from record_task.bookings.streams import StreamPlan, plan_stream
+from record_task.errors import PermanentFailure, TransientFailure
+from record_task.ledger.items import Entry, State
+from record_task.ledger.outbox import Outbox
+from record_task.ledger.store import Ledger
+from record_task.ledger.streams import StreamState
+from record_task.model.results import TaskRecord
+from record_task.model.streams import Segment, StreamBooking, stream_key
+from record_task.model.tasks import RecordTaskRequest
+
+if TYPE_CHECKING:
+    from record_task.tencent.tasks import TaskApi
+
+KEEP_SECONDS = 86400  # bookings and segments stay on the item this long after their end (file callbacks)
+LEAVING = "leaving#"  # a cancellation holds the stream by a lease of its own (its booking is not claimed)
+LEAVE_LEASE_SECONDS = 120
+Edit = Callable[[tuple[StreamBooking, ...]], tuple[StreamBooking, ...]]
+
+
+@dataclass(frozen=True)
+class StreamTasks:
+    api: TaskApi
+    ledger: Ledger
+    outbox: Outbox
+    wait_seconds: float = 10.0  # how long a change waits for another booking's change of the same stream
+    sleep: Callable[[float], None] = time.sleep
+
+    def join(
+        self, entry: Entry, requests: tuple[RecordTaskRequest, ...], lease_until: int, now: int
+    ) -> tuple[TaskRecord, ...]:
+        """Put a claimed booking on its stream; the tasks that record its window (a neighbour's named)."""
+        assert entry.booking is not None and requests
+        first = requests[0]
+        padded = (first.start_time, requests[-1].end_time)
+        booked_start = max(entry.booking.start_time or padded[0], padded[0])
+        me = StreamBooking(entry.pk, entry.booking.booking_id, (booked_start, entry.booking.end_time or padded[1]),
+                           padded, replace(first, start_time=0, end_time=0))  # fmt: skip
+
+        def add(bookings: tuple[StreamBooking, ...]) -> tuple[StreamBooking, ...]:
+            return (*(b for b in bookings if b.pk != me.pk), me)
+
+        after = self._change(stream_key(first), entry.pk, lease_until, now, add, None)
+        return records_for(after, me)
+
+    def leave(self, entry: Entry, now: int) -> tuple[TaskRecord, ...] | None:
+        """Take a cancelled booking off its stream: its tasks no neighbour needs deleted or stopped, a
+        neighbour's seconds it recorded given tasks of their own. None when it never joined a stream item."""
+        task = next((t for t in entry.tasks if t.booking_id is None), None)
+        if task is None:
+            return None
+        request = RecordTaskRequest(task.stream_name, task.domain_name, task.app_name, 0, 0, region=task.region)
+        key = stream_key(request)
+        if self.ledger.get_stream(key) is None:
+            return None  # made before streams were kept: the booking's own tasks are ended as before
+        done: dict[str, str] = {}
+
+        def remove(bookings: tuple[StreamBooking, ...]) -> tuple[StreamBooking, ...]:
+            return tuple(b for b in bookings if b.pk != entry.pk)
+
+        self._change(key, LEAVING + entry.pk, now + LEAVE_LEASE_SECONDS, now, remove, entry, done)
+        return tuple(replace(t, operation=done[t.task_id]) for t in entry.tasks if t.task_id in done)
+
+    def _change(
+        self, key: str, holder: str, lease: int, now: int, edit: Edit, known: Entry | None,
+        done: dict[str, str] | None = None,
+    ) -> StreamState:  # fmt: skip
+        """One serialised change of the stream: read, plan, claim by version, call, write back."""
+        current: StreamState | None = None
+        if known is None:  # a create: a stream nobody used yet is claimed by one put
+            bookings = edit(())
+            plan = plan_stream(bookings, (), now)
+            fresh = StreamState(key, 1, bookings, plan.segments, holder, lease)
+            current = self.ledger.write_stream(fresh, 0)
+            if current is None:
+                return self._apply(StreamState(key), fresh, plan, now, release=False)
+        deadline = time.monotonic() + self.wait_seconds
+        while True:
+            current = current or self.ledger.get_stream(key) or StreamState(key)
+            before = self._settled(current, now, known)
+            if before is None:  # another booking of this stream is changing it right now
+                if time.monotonic() > deadline:
+                    raise TransientFailure("another booking on this stream is being recorded", code="InProgress")
+                self.sleep(0.05)
+                current = None
+                continue
+            bookings = tuple(b for b in edit(before.bookings) if b.padded[1] > now - KEEP_SECONDS)
+            plan = plan_stream(bookings, (s for s in before.segments if s.end > now - KEEP_SECONDS), now)
+            claim = StreamState(
+                key, current.version + 1, bookings, plan.segments, holder, lease, (*plan.delete, *plan.stop)
+            )
+            current = self.ledger.write_stream(claim, current.version)
+            if current is None:
+                return self._apply(before, claim, plan, now, release=True, done=done)
+
+    def _apply(self, before: StreamState, claim: StreamState, plan: StreamPlan, now: int, *, release: bool,
+               done: dict[str, str] | None = None) -> StreamState:  # fmt: skip
+        try:
+            made = create_all(self.api, claim, plan)
+        except PermanentFailure:
+            if release:  # the stream as it was, without the booking that failed
+                back = replace(
+                    before,
+                    version=claim.version + 1,
+                    bookings=tuple(b for b in before.bookings if b.pk != claim.holder),
+                )
+                self.ledger.write_stream(back, claim.version)
+            else:
+                self.ledger.write_stream(StreamState(claim.pk, claim.version + 1), claim.version)
+            raise
+        ended = end_retired(self.api, claim, claim.retiring, now)
+        if done is not None:
+            done.update(ended)
+        after = replace(claim, segments=with_ids(plan, made), retiring=(), holder=None, holder_lease=0)
+        if release:
+            after = replace(after, version=claim.version + 1)
+            if self.ledger.write_stream(after, claim.version) is not None:
+                raise TransientFailure("the stream was taken over by another attempt; retry", code="InProgress")
+        notify_neighbours(self.ledger, self.outbox, before, after, claim.holder or "", now)
+        return after
+
+    def _settled(self, current: StreamState, now: int, known: Entry | None) -> StreamState | None:
+        """The stream with every task id known and nobody holding it; None while another live claim holds it."""
+        if current.holder is None:
+            return current
+        held: Entry | None = None
+        if known is not None and current.holder == known.pk:
+            held = known
+        elif not current.holder.startswith(LEAVING):
+            held = self.ledger.get(current.holder)
+        if held is None:  # a cancellation's change: held by its lease alone
+            if current.holder_lease > now:
+                return None
+        elif held.state == State.CREATING and held.lease_until == current.holder_lease > now:
+            return None
+        finished = held is not None and held.state != State.CREATING
+        own = {(t.start_time, t.end_time): t for t in (held.tasks if held else ()) if t.booking_id is None}
+        segments = []
+        for segment in current.segments:
+            found = segment if segment.task_id else self._found(current, segment, own if finished else None)
+            if found is not None:
+                segments.append(found)
+        if not finished:
+            end_retired(self.api, current, current.retiring, now)
+        return replace(current, segments=tuple(segments), holder=None, holder_lease=0, retiring=())
+
+    def _found(
+        self, state: StreamState, segment: Segment, own: dict[tuple[int, int], TaskRecord] | None
+    ) -> Segment | None:
+        """A segment the holder made: from its booking item when it finished, else asked of the API."""
+        if own is not None:
+            task = own.get((segment.start, segment.end))
+            return replace(segment, task_id=task.task_id, request_id=task.request_id) if task else None
+        owner = state.booking(segment.owner)
+        if owner is None:
+            return None
+        made = self.api.find_record_task(replace(owner.request, start_time=segment.start, end_time=segment.end))
+        return replace(segment, task_id=made.task_id) if made else None
