@@ -51,7 +51,7 @@ class TaskCreation:
         tasks: list[TaskRecord] = []
         try:
             # on its stream (docs/contract.md, "Streams"): a lapsed attempt's tasks are adopted there
-            tasks.extend(self.streams.join(entry, requests, lease_until, now))
+            tasks.extend(self.streams.join(entry, requests, lease_until, now, recovering=recovering))
         except (TransientFailure, OperatorError) as exc:  # the retry adopts what was made; nothing is final
             held = exc.info.to_dict() if isinstance(exc, OperatorError) else None
             self.ledger.release(entry.pk, lease_until, held)

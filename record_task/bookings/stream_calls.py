@@ -30,32 +30,42 @@ def request_for(state: StreamState, segment: Segment) -> StreamBooking:
     return owner
 
 
-def create_all(api: TaskApi, state: StreamState, plan: StreamPlan) -> dict[tuple[int, int, str], Segment]:
-    """Create every planned segment; on a permanent refusal remove what was made and raise."""
+def create_all(
+    api: TaskApi, state: StreamState, plan: StreamPlan, *, adopt: bool
+) -> dict[tuple[int, int, str], Segment]:
+    """Create every planned segment (`adopt`: taking over one an interrupted attempt made); on a permanent
+    refusal remove what was made and raise."""
     made: dict[tuple[int, int, str], Segment] = {}
     try:
         for segment in plan.create:
-            owner = request_for(state, segment)
-            created = api.create_record_task(replace(owner.request, start_time=segment.start, end_time=segment.end))
+            request = replace(request_for(state, segment).request, start_time=segment.start, end_time=segment.end)
+            created = (api.find_record_task(request) if adopt else None) or api.create_record_task(request)
             made[(segment.start, segment.end, segment.owner)] = replace(
                 segment, task_id=created.task_id, request_id=created.request_id
             )
     except PermanentFailure:
-        for segment in made.values():
-            end_task(api, state, segment, stop=False)
+        undo(api, state, made)
         raise
     return made
 
 
-def end_task(api: TaskApi, state: StreamState, segment: Segment, *, stop: bool) -> str | None:
-    """Delete a task not started or stop a running one; the request id, or None when it was gone already."""
+def undo(api: TaskApi, state: StreamState, made: dict[tuple[int, int, str], Segment]) -> None:
+    for segment in made.values():
+        end_task(api, state, segment, stop=False, tolerant=True)
+
+
+def end_task(api: TaskApi, state: StreamState, segment: Segment, *, stop: bool, tolerant: bool) -> str | None:
+    """Delete a task not started or stop a running one; the request id, or None when it was gone already
+    (`tolerant`: or any other refusal, when re-ending what a lapsed attempt ended)."""
     assert segment.task_id is not None
     region = state.pk.split("#")[1]  # stream#<region>#<domain>#<app>#<name>
     try:
         if stop:
             return api.stop_record_task(segment.task_id, region)
         return api.delete_record_task(segment.task_id, region)
-    except PermanentFailure as exc:  # gone, or ended meanwhile: nothing is left to end
+    except PermanentFailure as exc:  # gone already: nothing is left to end
+        if not (tolerant or exc.code.startswith("ResourceNotFound")):
+            raise
         logger.warning("task already ended", extra={"task_id": segment.task_id, "error": exc.code})
         return None
 
@@ -89,11 +99,13 @@ def changed_neighbours(before: StreamState, after: StreamState, me: str) -> list
     return [b for b in after.bookings if b.pk != me and ids(before, b) != ids(after, b)]
 
 
-def end_retired(api: TaskApi, state: StreamState, retiring: tuple[Segment, ...], now: int) -> dict[str, str]:
+def end_retired(
+    api: TaskApi, state: StreamState, retiring: tuple[Segment, ...], now: int, *, tolerant: bool = False
+) -> dict[str, str]:
     """Delete the tasks not wanted any more, stop the running ones nobody needs: task id -> what was done."""
     done = {}
     for segment in retiring:
         stop = segment.start <= now
-        end_task(api, state, segment, stop=stop)
+        end_task(api, state, segment, stop=stop, tolerant=tolerant)
         done[str(segment.task_id)] = "stopped" if stop else "deleted"
     return done

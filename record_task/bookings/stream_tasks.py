@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from record_task.bookings.stream_calls import create_all, end_retired, records_for, with_ids
+from record_task.bookings.stream_calls import create_all, end_retired, records_for, undo, with_ids
 from record_task.bookings.stream_notices import notify_neighbours
 from record_task.bookings.streams import StreamPlan, plan_stream
 from record_task.errors import PermanentFailure, TransientFailure
@@ -45,7 +45,7 @@ class StreamTasks:
     sleep: Callable[[float], None] = time.sleep
 
     def join(
-        self, entry: Entry, requests: tuple[RecordTaskRequest, ...], lease_until: int, now: int
+        self, entry: Entry, requests: tuple[RecordTaskRequest, ...], lease_until: int, now: int, *, recovering: bool
     ) -> tuple[TaskRecord, ...]:
         """Put a claimed booking on its stream; the tasks that record its window (a neighbour's named)."""
         assert entry.booking is not None and requests
@@ -58,7 +58,7 @@ class StreamTasks:
         def add(bookings: tuple[StreamBooking, ...]) -> tuple[StreamBooking, ...]:
             return (*(b for b in bookings if b.pk != me.pk), me)
 
-        after = self._change(stream_key(first), entry.pk, lease_until, now, add, None)
+        after = self._change(stream_key(first), entry.pk, lease_until, now, add, None, adopt=recovering)
         return records_for(after, me)
 
     def leave(self, entry: Entry, now: int) -> tuple[TaskRecord, ...] | None:
@@ -69,29 +69,30 @@ class StreamTasks:
             return None
         request = RecordTaskRequest(task.stream_name, task.domain_name, task.app_name, 0, 0, region=task.region)
         key = stream_key(request)
-        if self.ledger.get_stream(key) is None:
+        stream = self.ledger.get_stream(key)
+        if stream is None:
             return None  # made before streams were kept: the booking's own tasks are ended as before
         done: dict[str, str] = {}
 
         def remove(bookings: tuple[StreamBooking, ...]) -> tuple[StreamBooking, ...]:
             return tuple(b for b in bookings if b.pk != entry.pk)
 
-        self._change(key, LEAVING + entry.pk, now + LEAVE_LEASE_SECONDS, now, remove, entry, done)
+        self._change(key, LEAVING + entry.pk, now + LEAVE_LEASE_SECONDS, now, remove, entry, done, seen=stream)
         return tuple(replace(t, operation=done[t.task_id]) for t in entry.tasks if t.task_id in done)
 
     def _change(
         self, key: str, holder: str, lease: int, now: int, edit: Edit, known: Entry | None,
-        done: dict[str, str] | None = None,
+        done: dict[str, str] | None = None, *, adopt: bool = False, seen: StreamState | None = None,
     ) -> StreamState:  # fmt: skip
         """One serialised change of the stream: read, plan, claim by version, call, write back."""
-        current: StreamState | None = None
+        current = seen
         if known is None:  # a create: a stream nobody used yet is claimed by one put
             bookings = edit(())
             plan = plan_stream(bookings, (), now)
             fresh = StreamState(key, 1, bookings, plan.segments, holder, lease)
             current = self.ledger.write_stream(fresh, 0)
             if current is None:
-                return self._apply(StreamState(key), fresh, plan, now, release=False)
+                return self._apply(StreamState(key), fresh, plan, now, release=False, adopt=adopt)
         deadline = time.monotonic() + self.wait_seconds
         while True:
             current = current or self.ledger.get_stream(key) or StreamState(key)
@@ -109,24 +110,21 @@ class StreamTasks:
             )
             current = self.ledger.write_stream(claim, current.version)
             if current is None:
-                return self._apply(before, claim, plan, now, release=True, done=done)
+                return self._apply(before, claim, plan, now, release=True, done=done, adopt=adopt)
 
-    def _apply(self, before: StreamState, claim: StreamState, plan: StreamPlan, now: int, *, release: bool,
-               done: dict[str, str] | None = None) -> StreamState:  # fmt: skip
+    def _apply(
+        self, before: StreamState, claim: StreamState, plan: StreamPlan, now: int, *, release: bool,
+        done: dict[str, str] | None = None, adopt: bool = False,
+    ) -> StreamState:  # fmt: skip
+        made = {}
         try:
-            made = create_all(self.api, claim, plan)
-        except PermanentFailure:
-            if release:  # the stream as it was, without the booking that failed
-                back = replace(
-                    before,
-                    version=claim.version + 1,
-                    bookings=tuple(b for b in before.bookings if b.pk != claim.holder),
-                )
-                self.ledger.write_stream(back, claim.version)
-            else:
-                self.ledger.write_stream(StreamState(claim.pk, claim.version + 1), claim.version)
+            made = create_all(self.api, claim, plan, adopt=adopt)
+            ended = end_retired(self.api, claim, claim.retiring, now)
+        except PermanentFailure:  # the stream as it was, without a booking whose create failed
+            undo(self.api, claim, made)
+            kept = tuple(b for b in before.bookings if b.pk != claim.holder)
+            self.ledger.write_stream(replace(before, version=claim.version + 1, bookings=kept), claim.version)
             raise
-        ended = end_retired(self.api, claim, claim.retiring, now)
         if done is not None:
             done.update(ended)
         after = replace(claim, segments=with_ids(plan, made), retiring=(), holder=None, holder_lease=0)
@@ -159,7 +157,7 @@ class StreamTasks:
             if found is not None:
                 segments.append(found)
         if not finished:
-            end_retired(self.api, current, current.retiring, now)
+            end_retired(self.api, current, current.retiring, now, tolerant=True)
         return replace(current, segments=tuple(segments), holder=None, holder_lease=0, retiring=())
 
     def _found(
