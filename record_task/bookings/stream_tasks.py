@@ -64,11 +64,9 @@ class StreamTasks:
     def leave(self, entry: Entry, now: int) -> tuple[TaskRecord, ...] | None:
         """Take a cancelled booking off its stream: its tasks no neighbour needs deleted or stopped, a
         neighbour's seconds it recorded given tasks of their own. None when it never joined a stream item."""
-        task = next((t for t in entry.tasks if t.booking_id is None), None)
-        if task is None:
+        if not entry.requests:
             return None
-        request = RecordTaskRequest(task.stream_name, task.domain_name, task.app_name, 0, 0, region=task.region)
-        key = stream_key(request)
+        key = stream_key(entry.requests[0])
         stream = self.ledger.get_stream(key)
         if stream is None:
             return None  # made before streams were kept: the booking's own tasks are ended as before

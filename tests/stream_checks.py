@@ -1,0 +1,113 @@
+"""The invariants of docs/contract.md "Streams", checked against a task API's own task list (the in-memory
+twin or the emulator), the bookings a test knows to stand, and the results published."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import Any
+
+from record_task.bookings.streams import subtract
+from record_task.model.results import Result
+from record_task.tencent.memory import MemoryTaskApi
+
+Stream = tuple[str, str, str, str]  # region, domain, app, name
+
+
+@dataclass(frozen=True)
+class Task:
+    """A task as it records: a stopped one up to its stop."""
+
+    task_id: str
+    stream: Stream
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Standing:
+    booking_id: str
+    stream: Stream
+    booked: tuple[int, int]
+    padded: tuple[int, int]
+    made_at: int
+
+    @property
+    def needed(self) -> tuple[int, int]:
+        return max(self.padded[0], self.made_at), self.padded[1]
+
+
+class TimedTaskApi(MemoryTaskApi):
+    """The in-memory twin, noting when each task was stopped (the twin itself keeps no clock)."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.clock = clock
+        self.stopped_at: dict[str, int] = {}
+
+    def stop_record_task(self, task_id: str, region: str) -> str:
+        answer = super().stop_record_task(task_id, region)
+        self.stopped_at[task_id] = int(self.clock())
+        return answer
+
+    def recording(self) -> list[Task]:
+        return [
+            Task(k.info.task_id, (k.region, k.info.domain_name, k.info.app_name, k.info.stream_name),
+                 k.info.start_time, min(k.info.end_time, self.stopped_at.get(k.info.task_id, k.info.end_time)))
+            for k in self.tasks.values() if k.state != "deleted"
+        ]  # fmt: skip
+
+
+def emulator_recording(tasks: Iterable[dict[str, Any]]) -> list[Task]:
+    """The emulator's tasks that record: not deleted (a task deleted while running records on, so it counts)."""
+    return [
+        Task(t["TaskId"], (t["Region"], t["DomainName"], t["AppName"], t["StreamName"]), t["StartTime"],
+             t["Stopped"] if t["Status"] == "stopped" else t["EndTime"])
+        for t in tasks if t["Status"] != "deleted"
+    ]  # fmt: skip
+
+
+@dataclass
+class Invariants:
+    now: int
+    tasks: list[Task]
+    standing: list[Standing]
+    results: list[Result] = field(default_factory=list)
+
+    def check(self) -> None:
+        by_stream: dict[Stream, list[Task]] = defaultdict(list)
+        for task in self.tasks:
+            if task.end > task.start:
+                by_stream[task.stream].append(task)
+        for stream, tasks in by_stream.items():
+            ordered = sorted(tasks, key=lambda t: t.start)
+            for earlier, later in pairwise(ordered):
+                assert later.start >= earlier.end, f"two recordings of {stream}: {earlier} and {later}"
+        for booking in self.standing:
+            spans = [(t.start, t.end) for t in by_stream[booking.stream]]
+            missed = subtract([booking.needed], spans)
+            assert not missed, f"{booking.booking_id}: seconds {missed} recorded by no task"
+        for stream, tasks in by_stream.items():
+            windows = [b.padded for b in self.standing if b.stream == stream]
+            for task in tasks:
+                if task.start > self.now:
+                    unbooked = subtract([(task.start, task.end)], windows)
+                    assert not unbooked, f"{task} would record {unbooked}, which no standing booking holds"
+        self.check_results(by_stream)
+
+    def check_results(self, by_stream: dict[Stream, list[Task]]) -> None:
+        """Each standing booking's last `created` or `updated` result names every task recording its window."""
+        latest: dict[str | None, Result] = {}
+        for result in self.results:
+            if result.status in ("created", "updated"):
+                latest[result.booking_id] = result
+        for booking in self.standing:
+            told = latest.get(booking.booking_id)
+            assert told is not None, f"{booking.booking_id} was never told its tasks"
+            named = {t.task_id for t in told.tasks}
+            lo, hi = booking.needed
+            recording = {t.task_id for t in by_stream[booking.stream] if t.start < hi and lo < t.end}
+            assert recording <= named, f"{booking.booking_id} was not told of {recording - named} ({told.status})"
+
