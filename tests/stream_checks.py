@@ -9,11 +9,23 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from hypothesis import strategies as st
+
 from record_task.bookings.streams import subtract
+from record_task.model.booking import Booking, StreamFields
 from record_task.model.results import Result
 from record_task.tencent.memory import MemoryTaskApi
+from tests.conftest import Clock
 
 Stream = tuple[str, str, str, str]  # region, domain, app, name
+Step = tuple[str, str | int, int, int]
+DOMAIN = "5000.live.push.com"
+UNIT = 300  # five minutes
+STREAMS = ("studio-1", "studio-2")
+_book = st.tuples(st.just("book"), st.sampled_from(STREAMS), st.integers(0, 36), st.integers(1, 12))
+_cancel = st.tuples(st.just("cancel"), st.integers(0, 20), st.just(0), st.just(0))
+_wait = st.tuples(st.just("wait"), st.just(""), st.integers(1, 8), st.just(0))
+STEPS = st.lists(st.one_of(_book, _book, _cancel, _wait), min_size=1, max_size=14)
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,59 @@ def emulator_recording(tasks: Iterable[dict[str, Any]]) -> list[Task]:
     ]  # fmt: skip
 
 
+class Driver:
+    """Drives a wired function step by step and checks the invariants after each, knowing what stands."""
+
+    def __init__(
+        self, app: Any, clock: Clock, padding: int, recording: Callable[[], list[Task]],
+        results: Callable[[], list[Result]], prefix: str = "",
+    ) -> None:  # fmt: skip
+        self.app = app
+        self.clock = clock
+        self.padding = padding
+        self.recording = recording
+        self.results = results
+        self.prefix = prefix
+        self.standing: dict[str, Standing] = {}
+        self.made: list[str] = []
+
+    @property
+    def now(self) -> int:
+        return int(self.clock.now)
+
+    def book(self, stream: str, start: int, end: int) -> str:
+        booking_id = f"{self.prefix}b-{len(self.made)}"
+        self.made.append(booking_id)
+        stream = self.prefix + stream
+        b = Booking(booking_id, "direct", start_time=start, end_time=end, stream=StreamFields(stream))
+        result = self.app.decision.handle(b, self.now).primary
+        if result.status == "created":
+            key = ("ap-singapore", DOMAIN, "live", stream)
+            padded = (start - self.padding, end + self.padding)
+            self.standing[booking_id] = Standing(booking_id, key, (start, end), padded, self.now)
+        return str(result.status)
+
+    def cancel(self, booking_id: str) -> str:
+        result = self.app.decision.handle(Booking(booking_id, "direct", action="cancel"), self.now).primary
+        if result.status in ("cancelled", "skipped"):
+            self.standing.pop(booking_id, None)
+        return str(result.status)
+
+    def check(self) -> None:
+        standing = [b for b in self.standing.values() if b.padded[1] > self.now]
+        Invariants(self.now, self.recording(), standing, self.results()).check()
+
+    def run(self, step: Step, base: int) -> None:
+        kind, what, a, b = step
+        if kind == "book":
+            self.book(str(what), base + a * UNIT, base + (a + b) * UNIT)
+        elif kind == "cancel" and self.made:
+            self.cancel(self.made[int(what) % len(self.made)])
+        elif kind == "wait":
+            self.clock.advance(a * UNIT)
+        self.check()
+
+
 @dataclass
 class Invariants:
     now: int
@@ -110,4 +175,3 @@ class Invariants:
             lo, hi = booking.needed
             recording = {t.task_id for t in by_stream[booking.stream] if t.start < hi and lo < t.end}
             assert recording <= named, f"{booking.booking_id} was not told of {recording - named} ({told.status})"
-
