@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
@@ -96,6 +97,7 @@ class Driver:
         self.prefix = prefix
         self.standing: dict[str, Standing] = {}
         self.made: list[str] = []
+        self.deferred: dict[str, tuple[str, int, int]] = {}
 
     @property
     def now(self) -> int:
@@ -113,6 +115,12 @@ class Driver:
             self.standing[booking_id] = Standing(booking_id, key, (start, end), padded, self.now)
         return str(result.status)
 
+    def book_deferred(self, stream: str, start: int, end: int) -> str:
+        """A booking beyond the horizon: it stands once the sweep made its tasks (a `created` result)."""
+        status = self.book(stream, start, end)
+        self.deferred[f"{self.prefix}b-{len(self.made) - 1}"] = (self.prefix + stream, start, end)
+        return status
+
     def cancel(self, booking_id: str) -> str:
         result = self.app.decision.handle(Booking(booking_id, "direct", action="cancel"), self.now).primary
         if result.status in ("cancelled", "skipped"):
@@ -120,6 +128,16 @@ class Driver:
         return str(result.status)
 
     def check(self) -> None:
+        for result in self.results():  # deferred bookings activated since
+            waiting = self.deferred.pop(str(result.booking_id), None) if result.status == "created" else None
+            if waiting is not None:
+                stream, start, end = waiting
+                made_at = int(datetime.fromisoformat(result.received_at).timestamp())
+                padded = (start - self.padding, end + self.padding)
+                key = ("ap-singapore", DOMAIN, "live", stream)
+                self.standing[str(result.booking_id)] = Standing(
+                    str(result.booking_id), key, (start, end), padded, made_at
+                )
         standing = [b for b in self.standing.values() if b.padded[1] > self.now]
         Invariants(self.now, self.recording(), standing, self.results()).check()
 

@@ -125,12 +125,15 @@ class StreamTasks:
             raise
         if done is not None:
             done.update(ended)
-        after = replace(claim, segments=with_ids(plan, made), retiring=(), holder=None, holder_lease=0)
-        if release:
+        after = replace(claim, segments=with_ids(plan, made), retiring=())
+        if release:  # neighbours are told while the stream is held, so their results come in order
+            notify_neighbours(self.ledger, self.outbox, before, after, claim.holder or "", now)
+            if (claim.holder or "").startswith(LEAVING):
+                after = replace(after, holder=None, holder_lease=0)
+            # a booking's holder stays named: the next change waits until its own result is out
             after = replace(after, version=claim.version + 1)
             if self.ledger.write_stream(after, claim.version) is not None:
                 raise TransientFailure("the stream was taken over by another attempt; retry", code="InProgress")
-        notify_neighbours(self.ledger, self.outbox, before, after, claim.holder or "", now)
         return after
 
     def _settled(self, current: StreamState, now: int, known: Entry | None) -> StreamState | None:
@@ -147,6 +150,8 @@ class StreamTasks:
                 return None
         elif held.state == State.CREATING and held.lease_until == current.holder_lease > now:
             return None
+        elif held is not known and held.unpublished == "create" and current.holder_lease > now:
+            return None  # finished; its `created` goes out before any `updated` about it
         finished = held is not None and held.state != State.CREATING
         own = {(t.start_time, t.end_time): t for t in (held.tasks if held else ()) if t.booking_id is None}
         segments = []

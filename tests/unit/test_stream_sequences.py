@@ -3,6 +3,8 @@ in-memory ledger and task API: the invariants of docs/contract.md "Streams" hold
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,10 +13,12 @@ from record_task.config import Settings
 from record_task.ledger.memory import MemoryLedger
 from record_task.ledger.publisher import MemoryPublisher
 from record_task.model.booking import Booking
+from record_task.recordings.callbacks import RecordingFile
 from tests.conftest import Clock
 from tests.stream_checks import STEPS, Driver, Step, TimedTaskApi
 
 NOW = 1_800_000_000
+DAY = 86400
 DOMAIN = "5000.live.push.com"
 
 
@@ -94,3 +98,39 @@ def test_each_booking_on_its_own_stream_by_default_costs_what_it_did() -> None:
         b = Booking(f"b-{number}", "direct", start_time=NOW + 600, end_time=NOW + 1200)
         assert app.decision.handle(b, NOW).primary.status == "created"
         assert ledger.requests == 5
+
+
+def test_a_file_on_a_shared_stream_is_reported_to_every_booking_it_recorded() -> None:
+    model = model_of(300)
+    model.book("studio-1", NOW + 600, NOW + 1800)  # b-0
+    model.book("studio-1", NOW + 1800, NOW + 3000)  # b-1
+    model.book("studio-1", NOW + 7200, NOW + 9000)  # b-2: later, not in the file
+    first = min(model.recording(), key=lambda t: t.start)  # b-0's task
+    file = RecordingFile(first.task_id, model.prefix + "studio-1", "f-1", "mp4", "https://v/f-1.mp4",
+                         NOW + 1500, NOW + 2000, 500, 1, "")  # fmt: skip
+    model.app.recordings.receive(file, NOW + 2100)
+    model.app.recordings.receive(file, NOW + 2200)  # delivered again: nothing new
+    recorded = [r for r in model.results() if r.status == "recorded"]
+    assert sorted(str(r.booking_id) for r in recorded) == ["b-0", "b-1"]
+    assert all(r.recording and r.recording["fileId"] == "f-1" for r in recorded)
+
+
+def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps() -> None:
+    model = model_of(300)
+    far = NOW + 10 * DAY
+    for number in range(8):  # back to back and overlapping, all beyond the horizon
+        start = far + number * 1500
+        assert model.book_deferred("studio-1", start, start + 1800) == "deferred"
+    model.clock.now = far - 5 * DAY
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: model.app.sweeper.run(model.now, time_left=lambda: 600.0), range(4)))
+    model.check()
+    assert len(model.standing) == 8 and len(model.recording()) >= 8
+
+
+def test_a_batch_of_ten_on_one_stream_in_threads_records_every_second_once() -> None:
+    model = model_of(300)
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        list(pool.map(lambda n: model.book("studio-1", NOW + 600 + n * 1200, NOW + 1800 + n * 1200), range(10)))
+    assert len(model.standing) == 10
+    model.check()
