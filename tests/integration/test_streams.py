@@ -1,0 +1,104 @@
+"""Shared streams over HTTP (moto server and the Tencent emulator): the invariants of docs/contract.md
+"Streams" checked against the emulator's own task list, under random sequences and under concurrency."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from record_task.model.results import Result
+from tests.conftest import Clock
+from tests.stream_checks import STEPS, Driver, Step, emulator_recording
+from tools.lambda_events import FakeContext, sqs_event, sqs_record
+from tools.local_aws import LocalStack
+from tools.sample_events import signed_direct
+
+START = int(time.time()) // 3600 * 3600 + 3600  # every example starts here: the emulator's rules see this clock
+HOUR = 3600
+Logger(service="record-task")  # the parent the package's child loggers need (handler.py makes it in Lambda)
+
+
+def driver(app: Any, stack: LocalStack, emulator: Any, clock: Clock, padding: int) -> Driver:
+    prefix = uuid.uuid4().hex[:8] + "-"  # streams and bookings of one example only
+    published: list[Result] = []
+
+    def results() -> list[Result]:
+        published.extend(Result.from_message(body) for body in stack.results())
+        return published
+
+    def recording() -> list[Any]:
+        return emulator_recording(t for t in emulator.tasks if str(t["StreamName"]).startswith(prefix))
+
+    return Driver(app, clock, padding, recording, results, prefix)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=STEPS, padding=st.sampled_from([0, 300]))
+def test_every_step_keeps_one_recording_of_every_booked_second_on_the_emulator(
+    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock, steps: list[Step], padding: int
+) -> None:
+    clock.now = START
+    app = app_factory(RECORD_LEAD_SECONDS=str(padding), RECORD_TAIL_SECONDS=str(padding))
+    model = driver(app, stack, emulator, clock, padding)
+    for step in steps:
+        model.run(step, START)
+
+
+def body(model: Driver, number: int, start: int, end: int) -> dict[str, Any]:
+    return {"BookingId": f"{model.prefix}b-{number}", "StreamName": model.prefix + "studio-1",
+            "StartTime": start, "EndTime": end}  # fmt: skip
+
+
+def expect(model: Driver, windows: dict[str, tuple[int, int]]) -> None:
+    """These bookings stand once a `created` result says so (`Driver.check` files them)."""
+    for booking_id, (start, end) in windows.items():
+        model.deferred[booking_id] = (model.prefix + "studio-1", start, end)
+
+
+def test_a_batch_of_ten_on_one_stream_through_the_queue(
+    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    """Ten back-to-back and overlapping classes in one SQS batch, handled in parallel threads."""
+    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
+    model = driver(app, stack, emulator, clock, 300)
+    now = int(clock.now)
+    windows = {f"{model.prefix}b-{n}": (now + HOUR + n * 1500, now + HOUR + n * 1500 + 1800) for n in range(10)}
+    records = [sqs_record(body(model, n, *windows[f"{model.prefix}b-{n}"])) for n in range(10)]
+    for _ in range(5):  # what SQS would redeliver
+        failed = {f["itemIdentifier"] for f in app.queue(sqs_event(*records), FakeContext())["batchItemFailures"]}
+        records = [r for r in records if r["messageId"] in failed]
+        if not records:
+            break
+    assert not records
+    expect(model, windows)
+    model.check()
+    assert sorted(model.standing) == sorted(windows)
+
+
+def test_parallel_webhooks_on_one_stream(
+    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
+    model = driver(app, stack, emulator, clock, 300)
+    now = int(clock.now)
+
+    def send(n: int) -> int:
+        start = now + HOUR + n * 1200
+        event = signed_direct(json.dumps(body(model, n, start, start + 1800)))
+        return int(app.webhook(event, FakeContext())["statusCode"])
+
+    windows = {f"{model.prefix}b-{n}": (now + HOUR + n * 1200, now + HOUR + n * 1200 + 1800) for n in range(6)}
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(send, range(6)))
+    assert codes == [201] * 6
+    expect(model, windows)
+    model.check()
+    assert sorted(model.standing) == sorted(windows)
