@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from record_task.model.results import Result
 from tests.conftest import Clock
 from tests.stream_checks import STEPS, Driver, Step, emulator_recording
-from tools.lambda_events import FakeContext, sqs_event, sqs_record
+from tools.lambda_events import FakeContext, scheduled_event, sqs_event, sqs_record
 from tools.local_aws import LocalStack
 from tools.sample_events import signed_direct
 
@@ -102,3 +102,19 @@ def test_parallel_webhooks_on_one_stream(
     expect(model, windows)
     model.check()
     assert sorted(model.standing) == sorted(windows)
+
+
+def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps(
+    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
+    model = driver(app, stack, emulator, clock, 300)
+    far = int(clock.now) + 10 * 24 * HOUR
+    for number in range(6):  # back to back and overlapping, beyond the horizon
+        assert model.book_deferred("studio-1", far + number * 1500, far + number * 1500 + 1800) == "deferred"
+    clock.now = far - 5 * 24 * HOUR
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        summaries = list(pool.map(lambda _: app.sweep(scheduled_event(int(clock.now)), None), range(3)))
+    assert sum(summary["created"] for summary in summaries) == 6
+    model.check()
+    assert len(model.standing) == 6
