@@ -94,13 +94,14 @@ class StreamTasks:
         deadline = time.monotonic() + self.wait_seconds
         while True:
             current = current or self.ledger.get_stream(key) or StreamState(key)
-            before = self._settled(current, now, known)
-            if before is None:  # another booking of this stream is changing it right now
+            settled = self._settled(current, now, known, holder)
+            if settled is None:  # another booking of this stream is changing it right now
                 if time.monotonic() > deadline:
                     raise TransientFailure("another booking on this stream is being recorded", code="InProgress")
                 self.sleep(0.05)
                 current = None
                 continue
+            before, told = settled
             bookings = tuple(b for b in edit(before.bookings) if b.padded[1] > now - KEEP_SECONDS)
             plan = plan_stream(bookings, (s for s in before.segments if s.end > now - KEEP_SECONDS), now)
             claim = StreamState(
@@ -108,11 +109,11 @@ class StreamTasks:
             )
             current = self.ledger.write_stream(claim, current.version)
             if current is None:
-                return self._apply(before, claim, plan, now, release=True, done=done, adopt=adopt)
+                return self._apply(before, claim, plan, now, release=True, done=done, adopt=adopt, told=told)
 
     def _apply(
         self, before: StreamState, claim: StreamState, plan: StreamPlan, now: int, *, release: bool,
-        done: dict[str, str] | None = None, adopt: bool = False,
+        done: dict[str, str] | None = None, adopt: bool = False, told: StreamState | None = None,
     ) -> StreamState:  # fmt: skip
         made = {}
         try:
@@ -127,7 +128,7 @@ class StreamTasks:
             done.update(ended)
         after = replace(claim, segments=with_ids(plan, made), retiring=())
         if release:  # neighbours are told while the stream is held, so their results come in order
-            notify_neighbours(self.ledger, self.outbox, before, after, claim.holder or "", now)
+            notify_neighbours(self.ledger, self.outbox, told or before, after, claim.holder or "", now)
             if (claim.holder or "").startswith(LEAVING):
                 after = replace(after, holder=None, holder_lease=0)
             # a booking's holder stays named: the next change waits until its own result is out
@@ -136,16 +137,21 @@ class StreamTasks:
                 raise TransientFailure("the stream was taken over by another attempt; retry", code="InProgress")
         return after
 
-    def _settled(self, current: StreamState, now: int, known: Entry | None) -> StreamState | None:
-        """The stream with every task id known and nobody holding it; None while another live claim holds it."""
+    def _settled(
+        self, current: StreamState, now: int, known: Entry | None, me: str
+    ) -> tuple[StreamState, StreamState] | None:
+        """The stream with every task id known and nobody holding it, and the stream its bookings were last
+        told of (before a lapsed holder's change); None while another live claim holds it."""
         if current.holder is None:
-            return current
+            return current, current
         held: Entry | None = None
         if known is not None and current.holder == known.pk:
             held = known
-        elif not current.holder.startswith(LEAVING):
+        elif not current.holder.startswith(LEAVING) and current.holder != me:
             held = self.ledger.get(current.holder)
-        if held is None:  # a cancellation's change: held by its lease alone
+        if current.holder == me and not me.startswith(LEAVING):
+            pass  # an earlier attempt of this booking's create: its claim is ours now, so it lapsed
+        elif held is None:  # a cancellation's change: held by its lease alone
             if current.holder_lease > now:
                 return None
         elif held.state == State.CREATING and held.lease_until == current.holder_lease > now:
@@ -159,9 +165,12 @@ class StreamTasks:
             found = segment if segment.task_id else self._found(current, segment, own if finished else None)
             if found is not None:
                 segments.append(found)
-        if not finished:
-            end_retired(self.api, current, current.retiring, now, tolerant=True)
-        return replace(current, segments=tuple(segments), holder=None, holder_lease=0, retiring=())
+        settled = replace(current, segments=tuple(segments), holder=None, holder_lease=0, retiring=())
+        if finished:
+            return settled, settled
+        end_retired(self.api, current, current.retiring, now, tolerant=True)
+        told = (*(s for s in current.segments if s.task_id), *current.retiring)
+        return settled, replace(settled, segments=told)
 
     def _found(
         self, state: StreamState, segment: Segment, own: dict[tuple[int, int], TaskRecord] | None
