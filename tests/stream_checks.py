@@ -13,6 +13,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from record_task.bookings.streams import subtract
+from record_task.errors import TransientFailure
 from record_task.model.booking import Booking, StreamFields
 from record_task.model.results import Result
 from record_task.tencent.memory import MemoryTaskApi
@@ -26,7 +27,8 @@ STREAMS = ("studio-1", "studio-2")
 _book = st.tuples(st.just("book"), st.sampled_from(STREAMS), st.integers(0, 36), st.integers(1, 12))
 _cancel = st.tuples(st.just("cancel"), st.integers(0, 20), st.just(0), st.just(0))
 _wait = st.tuples(st.just("wait"), st.just(""), st.integers(1, 8), st.just(0))
-STEPS = st.lists(st.one_of(_book, _book, _cancel, _wait), min_size=1, max_size=14)
+_fault = st.tuples(st.just("fault"), st.just(""), st.integers(0, 6), st.just(0))  # the n-th call fails once
+STEPS = st.lists(st.one_of(_book, _book, _cancel, _wait, _fault), min_size=1, max_size=14)
 
 
 @dataclass(frozen=True)
@@ -53,12 +55,25 @@ class Standing:
 
 
 class TimedTaskApi(MemoryTaskApi):
-    """The in-memory twin, noting when each task was stopped (the twin itself keeps no clock)."""
+    """The in-memory twin, noting when each task was stopped (the twin itself keeps no clock), and able to
+    fail the n-th call from now once."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         super().__init__()
         self.clock = clock
         self.stopped_at: dict[str, int] = {}
+        self.countdown: int | None = None
+
+    def fail_later(self, calls: int) -> None:
+        self.countdown = calls
+
+    def _enter(self, action: str) -> None:
+        if self.countdown is not None:
+            self.countdown -= 1
+            if self.countdown < 0:
+                self.countdown = None
+                self.fail_next("InternalError")
+        super()._enter(action)
 
     def stop_record_task(self, task_id: str, region: str) -> str:
         answer = super().stop_record_task(task_id, region)
@@ -87,7 +102,7 @@ class Driver:
 
     def __init__(
         self, app: Any, clock: Clock, padding: int, recording: Callable[[], list[Task]],
-        results: Callable[[], list[Result]], prefix: str = "",
+        results: Callable[[], list[Result]], prefix: str = "", inject: Callable[[int], None] | None = None,
     ) -> None:  # fmt: skip
         self.app = app
         self.clock = clock
@@ -95,6 +110,7 @@ class Driver:
         self.recording = recording
         self.results = results
         self.prefix = prefix
+        self.inject = inject
         self.standing: dict[str, Standing] = {}
         self.made: list[str] = []
         self.deferred: dict[str, tuple[str, int, int]] = {}
@@ -108,7 +124,7 @@ class Driver:
         self.made.append(booking_id)
         stream = self.prefix + stream
         b = Booking(booking_id, "direct", start_time=start, end_time=end, stream=StreamFields(stream))
-        result = self.app.decision.handle(b, self.now).primary
+        result = self.deliver(b)
         if result.status == "created":
             key = ("ap-singapore", DOMAIN, "live", stream)
             padded = (start - self.padding, end + self.padding)
@@ -121,8 +137,17 @@ class Driver:
         self.deferred[f"{self.prefix}b-{len(self.made) - 1}"] = (self.prefix + stream, start, end)
         return status
 
+    def deliver(self, booking: Booking) -> Result:
+        """As SQS would: a transient failure is delivered again."""
+        for _ in range(3):
+            try:
+                return self.app.decision.handle(booking, self.now).primary  # type: ignore[no-any-return]
+            except TransientFailure:
+                continue
+        raise AssertionError(f"{booking.booking_id} kept failing")
+
     def cancel(self, booking_id: str) -> str:
-        result = self.app.decision.handle(Booking(booking_id, "direct", action="cancel"), self.now).primary
+        result = self.deliver(Booking(booking_id, "direct", action="cancel"))
         if result.status in ("cancelled", "skipped"):
             self.standing.pop(booking_id, None)
         return str(result.status)
@@ -147,6 +172,8 @@ class Driver:
             self.book(str(what), base + a * UNIT, base + (a + b) * UNIT)
         elif kind == "cancel" and self.made:
             self.cancel(self.made[int(what) % len(self.made)])
+        elif kind == "fault" and self.inject is not None:
+            self.inject(a)
         elif kind == "wait":
             self.clock.advance(a * UNIT)
         self.check()

@@ -17,6 +17,8 @@ from record_task.errors import PermanentFailure
 from record_task.ledger.streams import StreamState
 from record_task.model.results import TaskRecord
 from record_task.model.streams import Segment, StreamBooking
+from record_task.model.tasks import RecordTaskRequest
+from record_task.tencent.tasks import CreatedTask
 
 if TYPE_CHECKING:
     from record_task.tencent.tasks import TaskApi
@@ -39,7 +41,8 @@ def create_all(
     try:
         for segment in plan.create:
             request = replace(request_for(state, segment).request, start_time=segment.start, end_time=segment.end)
-            created = (api.find_record_task(request) if adopt else None) or api.create_record_task(request)
+            known = {s.task_id for s in state.segments} | {s.task_id for s in made.values()}
+            created = (unknown_task(api, request, known) if adopt else None) or api.create_record_task(request)
             made[(segment.start, segment.end, segment.owner)] = replace(
                 segment, task_id=created.task_id, request_id=created.request_id
             )
@@ -109,3 +112,28 @@ def end_retired(
         end_task(api, state, segment, stop=stop, tolerant=tolerant)
         done[str(segment.task_id)] = "stopped" if stop else "deleted"
     return done
+
+
+def found_again(
+    api: TaskApi, state: StreamState, segment: Segment, own: dict[tuple[int, int], TaskRecord] | None
+) -> Segment | None:
+    """A segment a holder made: from its booking item's tasks (`own`) when it finished, else asked of the API
+    (a task of the same window that the stream already knows, e.g. one being retired, is not it)."""
+    if own is not None:
+        task = own.get((segment.start, segment.end))
+        return replace(segment, task_id=task.task_id, request_id=task.request_id) if task else None
+    owner = state.booking(segment.owner)
+    if owner is None:
+        return None
+    known = {s.task_id for s in (*state.segments, *state.retiring)}
+    made = unknown_task(api, replace(owner.request, start_time=segment.start, end_time=segment.end), known)
+    return replace(segment, task_id=made.task_id) if made else None
+
+
+def unknown_task(api: TaskApi, request: RecordTaskRequest, known: set[str | None]) -> CreatedTask | None:
+    """A task exactly as `request` would make it, other than those in `known`."""
+    r = request
+    found = api.describe_record_tasks(stream_name=r.stream_name, domain_name=r.domain_name, app_name=r.app_name,
+                                      start_time=r.start_time, end_time=r.end_time, region=r.region)  # fmt: skip
+    task = next((t for t in found if t.matches(request) and t.task_id not in known), None)
+    return CreatedTask(task.task_id, "") if task else None

@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from record_task.bookings.stream_calls import create_all, end_retired, records_for, undo, with_ids
+from record_task.bookings.stream_calls import create_all, end_retired, found_again, records_for, undo, with_ids
 from record_task.bookings.stream_notices import notify_neighbours
 from record_task.bookings.streams import StreamPlan, plan_stream
-from record_task.errors import PermanentFailure, TransientFailure
+from record_task.errors import PermanentFailure, RecordTaskError, TransientFailure
 from record_task.ledger.items import Entry, State
 from record_task.ledger.outbox import Outbox
 from record_task.ledger.store import Ledger
 from record_task.ledger.streams import StreamState
 from record_task.model.results import TaskRecord
-from record_task.model.streams import Segment, StreamBooking, stream_key
+from record_task.model.streams import StreamBooking, stream_key
 from record_task.model.tasks import RecordTaskRequest
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class StreamTasks:
         deadline = time.monotonic() + self.wait_seconds
         while True:
             current = current or self.ledger.get_stream(key) or StreamState(key)
-            settled = self._settled(current, now, known, holder)
+            settled = self._settled(current, now, known, holder, done)
             if settled is None:  # another booking of this stream is changing it right now
                 if time.monotonic() > deadline:
                     raise TransientFailure("another booking on this stream is being recorded", code="InProgress")
@@ -124,11 +125,18 @@ class StreamTasks:
             kept = tuple(b for b in before.bookings if b.pk != claim.holder)
             self.ledger.write_stream(replace(before, version=claim.version + 1, bookings=kept), claim.version)
             raise
+        except RecordTaskError:
+            self._lapse(claim)
+            raise
         if done is not None:
             done.update(ended)
         after = replace(claim, segments=with_ids(plan, made), retiring=())
         if release:  # neighbours are told while the stream is held, so their results come in order
-            notify_neighbours(self.ledger, self.outbox, told or before, after, claim.holder or "", now)
+            try:
+                notify_neighbours(self.ledger, self.outbox, told or before, after, claim.holder or "", now)
+            except RecordTaskError:
+                self._lapse(claim)
+                raise
             if (claim.holder or "").startswith(LEAVING):
                 after = replace(after, holder=None, holder_lease=0)
             # a booking's holder stays named: the next change waits until its own result is out
@@ -137,8 +145,14 @@ class StreamTasks:
                 raise TransientFailure("the stream was taken over by another attempt; retry", code="InProgress")
         return after
 
+    def _lapse(self, claim: StreamState) -> None:
+        """A change that failed half-way hands the stream on at once: the next change (a retry, or any
+        booking of the stream) finds what it made and ends what it meant to end."""
+        with suppress(RecordTaskError):  # else its lease lapses on its own
+            self.ledger.write_stream(replace(claim, version=claim.version + 1, holder_lease=0), claim.version)
+
     def _settled(
-        self, current: StreamState, now: int, known: Entry | None, me: str
+        self, current: StreamState, now: int, known: Entry | None, me: str, done: dict[str, str] | None
     ) -> tuple[StreamState, StreamState] | None:
         """The stream with every task id known and nobody holding it, and the stream its bookings were last
         told of (before a lapsed holder's change); None while another live claim holds it."""
@@ -162,25 +176,14 @@ class StreamTasks:
         own = {(t.start_time, t.end_time): t for t in (held.tasks if held else ()) if t.booking_id is None}
         segments = []
         for segment in current.segments:
-            found = segment if segment.task_id else self._found(current, segment, own if finished else None)
+            found = segment if segment.task_id else found_again(self.api, current, segment, own if finished else None)
             if found is not None:
                 segments.append(found)
         settled = replace(current, segments=tuple(segments), holder=None, holder_lease=0, retiring=())
         if finished:
             return settled, settled
-        end_retired(self.api, current, current.retiring, now, tolerant=True)
+        ended = end_retired(self.api, current, current.retiring, now, tolerant=True)
+        if done is not None:  # a cancellation retried: what its first attempt meant to end
+            done.update(ended)
         told = (*(s for s in current.segments if s.task_id), *current.retiring)
         return settled, replace(settled, segments=told)
-
-    def _found(
-        self, state: StreamState, segment: Segment, own: dict[tuple[int, int], TaskRecord] | None
-    ) -> Segment | None:
-        """A segment the holder made: from its booking item when it finished, else asked of the API."""
-        if own is not None:
-            task = own.get((segment.start, segment.end))
-            return replace(segment, task_id=task.task_id, request_id=task.request_id) if task else None
-        owner = state.booking(segment.owner)
-        if owner is None:
-            return None
-        made = self.api.find_record_task(replace(owner.request, start_time=segment.start, end_time=segment.end))
-        return replace(segment, task_id=made.task_id) if made else None

@@ -28,7 +28,7 @@ def model_of(padding: int) -> Driver:
     api = TimedTaskApi(clock)
     publisher = MemoryPublisher()
     app = assemble(config, MemoryLedger(), publisher, api, clock=clock)
-    return Driver(app, clock, padding, api.recording, lambda: publisher.results)
+    return Driver(app, clock, padding, api.recording, lambda: publisher.results, inject=api.fail_later)
 
 
 @settings(max_examples=60, deadline=None)
