@@ -3,6 +3,7 @@ twin or the emulator), the bookings a test knows to stand, and the results publi
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -113,6 +114,7 @@ class Driver:
         self.inject = inject
         self.standing: dict[str, Standing] = {}
         self.made: list[str] = []
+        self._numbers = itertools.count()
         self.deferred: dict[str, tuple[str, int, int]] = {}
 
     @property
@@ -120,7 +122,7 @@ class Driver:
         return int(self.clock.now)
 
     def book(self, stream: str, start: int, end: int) -> str:
-        booking_id = f"{self.prefix}b-{len(self.made)}"
+        booking_id = f"{self.prefix}b-{next(self._numbers)}"  # one number per booking, whatever the thread
         self.made.append(booking_id)
         stream = self.prefix + stream
         b = Booking(booking_id, "direct", start_time=start, end_time=end, stream=StreamFields(stream))
@@ -134,7 +136,7 @@ class Driver:
     def book_deferred(self, stream: str, start: int, end: int) -> str:
         """A booking beyond the horizon: it stands once the sweep made its tasks (a `created` result)."""
         status = self.book(stream, start, end)
-        self.deferred[f"{self.prefix}b-{len(self.made) - 1}"] = (self.prefix + stream, start, end)
+        self.deferred[self.made[-1]] = (self.prefix + stream, start, end)
         return status
 
     def deliver(self, booking: Booking) -> Result:

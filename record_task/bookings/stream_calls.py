@@ -104,13 +104,14 @@ def changed_neighbours(before: StreamState, after: StreamState, me: str) -> list
 
 def end_retired(
     api: TaskApi, state: StreamState, retiring: tuple[Segment, ...], now: int, *, tolerant: bool = False
-) -> dict[str, str]:
-    """Delete the tasks not wanted any more, stop the running ones nobody needs: task id -> what was done."""
+) -> dict[str, tuple[Segment, str, str]]:
+    """Delete the tasks not wanted any more, stop the running ones nobody needs: task id -> the task, what
+    was done to it and the request id."""
     done = {}
     for segment in retiring:
         stop = segment.start <= now
-        end_task(api, state, segment, stop=stop, tolerant=tolerant)
-        done[str(segment.task_id)] = "stopped" if stop else "deleted"
+        request_id = end_task(api, state, segment, stop=stop, tolerant=tolerant)
+        done[str(segment.task_id)] = (segment, "stopped" if stop else "deleted", request_id or "")
     return done
 
 

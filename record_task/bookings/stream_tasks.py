@@ -25,13 +25,14 @@ from record_task.ledger.outbox import Outbox
 from record_task.ledger.store import Ledger
 from record_task.ledger.streams import StreamState
 from record_task.model.results import TaskRecord
-from record_task.model.streams import StreamBooking, stream_key
+from record_task.model.streams import Segment, StreamBooking, stream_key
 from record_task.model.tasks import RecordTaskRequest
 
 if TYPE_CHECKING:
     from record_task.tencent.tasks import TaskApi
 
 KEEP_SECONDS = 86400  # bookings and segments stay on the item this long after their end (file callbacks)
+Ended = dict[str, tuple[Segment, str, str]]  # task id -> the task, "deleted" or "stopped", the request id
 LEAVING = "leaving#"  # a cancellation holds the stream by a lease of its own (its booking is not claimed)
 LEAVE_LEASE_SECONDS = 120
 Edit = Callable[[tuple[StreamBooking, ...]], tuple[StreamBooking, ...]]
@@ -71,17 +72,22 @@ class StreamTasks:
         stream = self.ledger.get_stream(key)
         if stream is None:
             return None  # made before streams were kept: the booking's own tasks are ended as before
-        done: dict[str, str] = {}
+        done: Ended = {}
 
         def remove(bookings: tuple[StreamBooking, ...]) -> tuple[StreamBooking, ...]:
             return tuple(b for b in bookings if b.pk != entry.pk)
 
         self._change(key, LEAVING + entry.pk, now + LEAVE_LEASE_SECONDS, now, remove, entry, done, seen=stream)
-        return tuple(replace(t, operation=done[t.task_id]) for t in entry.tasks if t.task_id in done)
+        first = entry.requests[0]
+        return tuple(
+            TaskRecord(task_id, request_id, segment.start, segment.end, first.stream_name, first.domain_name,
+                       first.app_name, first.region, operation=operation)
+            for task_id, (segment, operation, request_id) in done.items() if segment.owner == entry.pk
+        )  # fmt: skip
 
     def _change(
         self, key: str, holder: str, lease: int, now: int, edit: Edit, known: Entry | None,
-        done: dict[str, str] | None = None, *, adopt: bool = False, seen: StreamState | None = None,
+        done: Ended | None = None, *, adopt: bool = False, seen: StreamState | None = None,
     ) -> StreamState:  # fmt: skip
         """One serialised change of the stream: read, plan, claim by version, call, write back."""
         current = seen
@@ -114,7 +120,7 @@ class StreamTasks:
 
     def _apply(
         self, before: StreamState, claim: StreamState, plan: StreamPlan, now: int, *, release: bool,
-        done: dict[str, str] | None = None, adopt: bool = False, told: StreamState | None = None,
+        done: Ended | None = None, adopt: bool = False, told: StreamState | None = None,
     ) -> StreamState:  # fmt: skip
         made = {}
         try:
@@ -152,7 +158,7 @@ class StreamTasks:
             self.ledger.write_stream(replace(claim, version=claim.version + 1, holder_lease=0), claim.version)
 
     def _settled(
-        self, current: StreamState, now: int, known: Entry | None, me: str, done: dict[str, str] | None
+        self, current: StreamState, now: int, known: Entry | None, me: str, done: Ended | None
     ) -> tuple[StreamState, StreamState] | None:
         """The stream with every task id known and nobody holding it, and the stream its bookings were last
         told of (before a lapsed holder's change); None while another live claim holds it."""

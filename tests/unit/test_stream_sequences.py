@@ -134,3 +134,19 @@ def test_a_batch_of_ten_on_one_stream_in_threads_records_every_second_once() -> 
         list(pool.map(lambda n: model.book("studio-1", NOW + 600 + n * 1200, NOW + 1800 + n * 1200), range(10)))
     assert len(model.standing) == 10
     model.check()
+
+
+def test_bookings_and_cancellations_on_one_stream_at_once() -> None:
+    model = model_of(300)
+    for n in range(6):
+        model.book("studio-1", NOW + 600 + n * 1500, NOW + 2400 + n * 1500)
+
+    def act(n: int) -> str:
+        if n < 3:
+            return model.cancel(f"b-{n * 2}")
+        return model.book("studio-1", NOW + 1200 + n * 1700, NOW + 2400 + n * 1700)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(act, range(8)))
+    assert outcomes[:3] == ["cancelled"] * 3 and outcomes[3:] == ["created"] * 5
+    model.check()
