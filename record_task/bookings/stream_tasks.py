@@ -132,7 +132,7 @@ class StreamTasks:
             self.ledger.write_stream(replace(before, version=claim.version + 1, bookings=kept), claim.version)
             raise
         except RecordTaskError:
-            self._lapse(claim)
+            lapse(self.ledger, claim)
             raise
         if done is not None:
             done.update(ended)
@@ -141,7 +141,7 @@ class StreamTasks:
             try:
                 notify_neighbours(self.ledger, self.outbox, told or before, after, claim.holder or "", now)
             except RecordTaskError:
-                self._lapse(claim)
+                lapse(self.ledger, claim)
                 raise
             if (claim.holder or "").startswith(LEAVING):
                 after = replace(after, holder=None, holder_lease=0)
@@ -150,12 +150,6 @@ class StreamTasks:
             if self.ledger.write_stream(after, claim.version) is not None:
                 raise TransientFailure("the stream was taken over by another attempt; retry", code="InProgress")
         return after
-
-    def _lapse(self, claim: StreamState) -> None:
-        """A change that failed half-way hands the stream on at once: the next change (a retry, or any
-        booking of the stream) finds what it made and ends what it meant to end."""
-        with suppress(RecordTaskError):  # else its lease lapses on its own
-            self.ledger.write_stream(replace(claim, version=claim.version + 1, holder_lease=0), claim.version)
 
     def _settled(
         self, current: StreamState, now: int, known: Entry | None, me: str, done: Ended | None
@@ -193,3 +187,10 @@ class StreamTasks:
             done.update(ended)
         told = (*(s for s in current.segments if s.task_id), *current.retiring)
         return settled, replace(settled, segments=told)
+
+
+def lapse(ledger: Ledger, claim: StreamState) -> None:
+    """A change that failed half-way hands the stream on at once: the next change (a retry, or any
+    booking of the stream) finds what it made and ends what it meant to end."""
+    with suppress(RecordTaskError):  # else its lease lapses on its own
+        ledger.write_stream(replace(claim, version=claim.version + 1, holder_lease=0), claim.version)
