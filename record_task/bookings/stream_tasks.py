@@ -98,15 +98,15 @@ class StreamTasks:
             current = self.ledger.write_stream(fresh, 0)
             if current is None:
                 return self._apply(StreamState(key), fresh, plan, now, release=False, adopt=adopt)
-        deadline = time.monotonic() + self.wait_seconds
+        deadline, pause = time.monotonic() + self.wait_seconds, 0.02
         while True:
             current = current or self.ledger.get_stream(key) or StreamState(key)
             settled = self._settled(current, now, known, holder, done)
             if settled is None:  # another booking of this stream is changing it right now
                 if time.monotonic() > deadline:
                     raise TransientFailure("another booking on this stream is being recorded", code="InProgress")
-                self.sleep(0.05)
-                current = None
+                self.sleep(pause)  # each look costs two reads: look less often the longer it takes
+                current, pause = None, min(pause * 2, 0.5)
                 continue
             before, told = settled
             bookings = tuple(b for b in edit(before.bookings) if b.padded[1] > now - KEEP_SECONDS)

@@ -118,3 +118,31 @@ def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps(
     assert sum(summary["created"] for summary in summaries) == 6
     model.check()
     assert len(model.standing) == 6
+
+
+def test_parallel_webhooks_booking_and_cancelling_on_one_stream(
+    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+) -> None:
+    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
+    model = driver(app, stack, emulator, clock, 300)
+    now = int(clock.now)
+    first = {f"{model.prefix}b-{n}": (now + HOUR + n * 1500, now + HOUR + n * 1500 + 1800) for n in range(4)}
+    for number, (start, end) in enumerate(first.values()):
+        assert (
+            app.webhook(signed_direct(json.dumps(body(model, number, start, end))), FakeContext())["statusCode"] == 201
+        )
+    later = {f"{model.prefix}b-{n}": (now + HOUR + n * 1100, now + HOUR + n * 1100 + 1500) for n in range(4, 8)}
+
+    def send(n: int) -> int:
+        if n < 2:  # cancel b-0 and b-2
+            payload = {"BookingId": f"{model.prefix}b-{n * 2}", "Action": "cancel"}
+        else:
+            payload = body(model, n + 2, *later[f"{model.prefix}b-{n + 2}"])
+        return int(app.webhook(signed_direct(json.dumps(payload)), FakeContext())["statusCode"])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        codes = list(pool.map(send, range(6)))
+    assert codes == [200, 200, 201, 201, 201, 201]
+    expect(model, {k: v for k, v in {**first, **later}.items() if not k.endswith(("b-0", "b-2"))})
+    model.check()
+    assert len(model.standing) == 6
