@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from record_task.bookings.cancellation import Cancellation
 from record_task.bookings.creation import TaskCreation
 from record_task.bookings.decision import BookingDecision
+from record_task.bookings.stream_tasks import StreamTasks
 from record_task.config import Settings
 from record_task.errors import TransientFailure
 from record_task.ledger.outbox import Outbox
@@ -126,7 +127,7 @@ def assemble(
 ) -> App:
     """The booking logic over any ledger, publisher and API: the in-memory twins in fast tests."""
     outbox = Outbox(ledger, publisher, metrics)
-    creation = TaskCreation(settings, api, ledger)
+    creation = TaskCreation(settings, api, ledger, StreamTasks(api, ledger, outbox))
     cancellation = Cancellation(api, ledger, creation, outbox)
     return App(
         settings=settings,

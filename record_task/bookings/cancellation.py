@@ -62,7 +62,8 @@ class Cancellation:
 
     def _end(self, entry: Entry, booking: Booking, now: int) -> Result | None:
         """End the tasks and mark the booking cancelled; None when the item changed meanwhile."""
-        acted = tuple(self._end_task(task, now) for task in entry.tasks)
+        left = self.creation.streams.leave(entry, now) if entry.state == State.ACTIVE else None
+        acted = left if left is not None else tuple(self._end_task(task, now) for task in entry.tasks)
         acted_on = tuple(task for task in acted if task.operation)
         if entry.state == State.DEFERRED:
             reason = "deferred booking cancelled before its task was created"

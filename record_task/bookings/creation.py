@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools import Logger
 
 from record_task.bookings.plan import plan_recording
+from record_task.bookings.stream_tasks import StreamTasks
 from record_task.config import Settings
 from record_task.errors import InvalidBooking, OperatorError, PermanentFailure, RecordTaskError, TransientFailure
 from record_task.ledger.items import Entry, State
@@ -31,6 +32,7 @@ class TaskCreation:
     settings: Settings
     api: TaskApi
     ledger: Ledger
+    streams: StreamTasks
 
     def lease(self, now: int) -> int:
         return now + self.settings.claim_lease_seconds
@@ -48,13 +50,8 @@ class TaskCreation:
         assert entry.booking is not None
         tasks: list[TaskRecord] = []
         try:
-            for request in requests:
-                made = self.api.find_record_task(request) if recovering else None
-                if made is not None:
-                    logger.info("adopting a task an interrupted attempt created", extra={"task_id": made.task_id})
-                else:
-                    made = self.api.create_record_task(request)
-                tasks.append(task_record(request, made.task_id, made.request_id))
+            # on its stream (docs/contract.md, "Streams"): a lapsed attempt's tasks are adopted there
+            tasks.extend(self.streams.join(entry, requests, lease_until, now, recovering=recovering))
         except (TransientFailure, OperatorError) as exc:  # the retry adopts what was made; nothing is final
             held = exc.info.to_dict() if isinstance(exc, OperatorError) else None
             self.ledger.release(entry.pk, lease_until, held)

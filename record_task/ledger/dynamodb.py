@@ -17,6 +17,7 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from record_task.errors import PermanentFailure, aws_failure
+from record_task.ledger.dynamodb_streams import _DUE, DynamoStreamItems
 from record_task.ledger.items import (
     CALLBACK_GRACE_SECONDS,
     DUE_SHARD,
@@ -40,12 +41,11 @@ if TYPE_CHECKING:
 
 logger = Logger(service="record-task", child=True)
 DUE_INDEX = "due-index"
-_DUE = "dueShard = :shard, dueAt = :due, publishUntil = :due"  # the writer publishes; else the sweep, after :due
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
-class DynamoLedger:
+class DynamoLedger(DynamoStreamItems):
     """`record_task.ledger.store.Ledger` on one DynamoDB table; knows nothing about the API."""
 
     def __init__(self, table: str, dynamodb: DynamoDBClient) -> None:
@@ -89,7 +89,8 @@ class DynamoLedger:
         claim, so no transaction is needed."""
         check_move("finish", State.CREATING, state)
         for task in tasks:
-            self.link(task_key(task.task_id), pk, task.task_id, now)
+            if task.booking_id is None:  # a neighbour's task points at the neighbour
+                self.link(task_key(task.task_id), pk, task.task_id, now)
         values = {":state": state, ":tasks": [t.to_message() for t in tasks], ":result": result.to_message(),
                   ":action": "create", ":shard": DUE_SHARD, ":due": now + PUBLISH_GRACE_SECONDS,
                   ":creating": State.CREATING, ":mine": lease_until}  # fmt: skip
@@ -212,13 +213,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _deserialize(item: Any) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
 def _plain_item(item: dict[str, Any]) -> dict[str, Any]:
-    return cast(dict[str, Any], _plain({k: _deserializer.deserialize(v) for k, v in item.items()}))
+    return cast(dict[str, Any], _plain(_deserialize(item)))
 
 
 def _entry(item: dict[str, Any]) -> Entry:
     return Entry.from_item(_plain_item(item))
-
 
 
 def scan_entries(

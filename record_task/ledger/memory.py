@@ -10,13 +10,12 @@ from typing import Any
 
 from record_task.ledger import items as stored
 from record_task.ledger.items import Entry, Slot, State, Unreadable
+from record_task.ledger.memory_streams import Item, MemoryStreamItems, _store_result
 from record_task.model.results import Result, TaskRecord
 from record_task.model.tasks import RecordTaskRequest
 
-Item = dict[str, Any]
 
-
-class MemoryLedger:
+class MemoryLedger(MemoryStreamItems):
     """`record_task.ledger.store.Ledger` on a dict; `requests` counts what DynamoDB would bill."""
 
     def __init__(self) -> None:
@@ -70,7 +69,8 @@ class MemoryLedger:
     ) -> bool:
         stored.check_move("finish", State.CREATING, state)
         for task in tasks:
-            self.link(stored.task_key(task.task_id), pk, task.task_id, now)
+            if task.booking_id is None:  # a neighbour's task points at the neighbour
+                self.link(stored.task_key(task.task_id), pk, task.task_id, now)
 
         def end(item: Item) -> None:
             _store_result(item, state, "create", result, tasks, now)
@@ -163,12 +163,3 @@ class MemoryLedger:
                 return False
             change(item)
             return True
-
-
-def _store_result(
-    item: Item, state: State, action: str, result: Result, tasks: tuple[TaskRecord, ...], now: int
-) -> None:
-    due = now + stored.PUBLISH_GRACE_SECONDS
-    item.update(state=state.value, tasks=[t.to_message() for t in tasks], unpublished=action,
-                dueShard=stored.DUE_SHARD, dueAt=due, publishUntil=due)  # fmt: skip
-    item.setdefault("results", {})[action] = result.to_message()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any, Protocol
 
 from record_task.ledger.items import Entry, Slot, State, Unreadable
+from record_task.ledger.streams import StreamState
 from record_task.model.results import Result, TaskRecord
 from record_task.model.tasks import RecordTaskRequest
 
@@ -58,3 +59,13 @@ class Ledger(Protocol):
     def add_recording(self, pk: str, name: str, result: Result, status: str | None, now: int) -> Entry | None:
         """Keep a callback's result once per name (and the last recording status); None when kept now,
         else the booking as it is (holding the earlier one under `name`)."""
+
+    def get_stream(self, pk: str) -> StreamState | None:
+        """A stream item, read consistently (docs/contract.md, "Streams")."""
+
+    def write_stream(self, state: StreamState, expected_version: int) -> StreamState | None:
+        """Write the whole stream item if it is still at `expected_version` (0: absent); None when written,
+        else the item as it is, from the same request (version 0 when there is none)."""
+
+    def update_tasks(self, pk: str, result: Result, tasks: tuple[TaskRecord, ...], now: int) -> bool:
+        """A neighbour changed what records an active booking: its tasks and `updated` result (unpublished)."""

@@ -17,6 +17,7 @@ Status = Literal[
     "failed",
     "skipped",
     "recorded",
+    "updated",
     "recording_started",
     "recording_paused",
     "recording_resumed",
@@ -39,17 +40,20 @@ class TaskRecord:
     app_name: str
     region: str
     operation: str | None = None  # cancellations: "deleted" or "stopped"
+    booking_id: str | None = None  # a task made for another booking on the same stream (docs/contract.md, "Streams")
 
     def to_message(self) -> dict[str, Any]:
         message: dict[str, Any] = {key: getattr(self, name) for name, key in _TASK_KEYS}
         if self.operation:
             message["operation"] = self.operation
+        if self.booking_id:
+            message["bookingId"] = self.booking_id
         return message
 
     @classmethod
     def from_message(cls, data: dict[str, Any]) -> TaskRecord:
         values: dict[str, Any] = {n: int(data[k]) if n.endswith("_time") else str(data[k]) for n, k in _TASK_KEYS}
-        return cls(**values, operation=data.get("operation"))
+        return cls(**values, operation=data.get("operation"), booking_id=data.get("bookingId"))
 
 
 # TaskRecord attribute -> its key in a result message.

@@ -17,6 +17,7 @@ from record_task.ledger.outbox import Outbox
 from record_task.ledger.store import Ledger
 from record_task.model.results import Result, iso
 from record_task.recordings.callbacks import MalformedCallback, OtherEvent, RecordingFile, RecordingStatus
+from record_task.recordings.fanout import sharing
 
 SOURCE = "tencent"
 ACTION = "record"
@@ -53,15 +54,26 @@ class Recordings:
         else:
             result = replace(said, status=callback.status.value, record_event=callback.fields)
             key, status = f"status|{task_id}|{callback.dedup}", callback.status.value
+        told = self._keep(entry.pk, key, result, status, now)
+        if isinstance(callback, RecordingFile):  # a shared stream: every booking the file recorded hears of it
+            for other in sharing(self.ledger, entry, callback):
+                assert other.booking is not None
+                tasks = tuple(t for t in other.tasks if t.task_id == task_id)
+                self._keep(other.pk, key, replace(result, booking_id=other.booking.booking_id,
+                                                  trigger=other.booking.trigger, tasks=tasks), None, now)  # fmt: skip
+        return told
+
+    def _keep(self, pk: str, key: str, result: Result, status: str | None, now: int) -> Result:
+        """Keep a callback's result in the booking's item once and publish it; a repeat answers the first."""
         slot = Slot(key, recording=True)
-        earlier = self.ledger.add_recording(entry.pk, key, result, status, now)
+        earlier = self.ledger.add_recording(pk, key, result, status, now)
         kept = earlier.recorded(key) if earlier is not None else None
         if kept is None:
-            self.outbox.send(entry.pk, slot, result)
+            self.outbox.send(pk, slot, result)
             return result
         stored, published = kept
         if not published:  # kept, but its publish failed: sent now unless another delivery is sending it
-            self.outbox.resend(entry.pk, slot, stored, now)
+            self.outbox.resend(pk, slot, stored, now)
         return stored
 
     def _owner(self, callback: RecordingFile | RecordingStatus) -> tuple[Entry, str] | None:

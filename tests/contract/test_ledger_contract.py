@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 
@@ -13,8 +14,10 @@ from record_task.ledger.dynamodb import DynamoLedger
 from record_task.ledger.items import Entry, Slot, State, Unreadable, booking_key, session_key, task_key
 from record_task.ledger.memory import MemoryLedger
 from record_task.ledger.store import Ledger
+from record_task.ledger.streams import StreamState
 from record_task.model.booking import Booking
 from record_task.model.results import Result, TaskRecord
+from record_task.model.streams import Segment, StreamBooking, stream_key
 from record_task.model.tasks import RecordTaskRequest
 
 NOW = 1_800_000_000
@@ -220,3 +223,56 @@ def test_a_due_item_that_cannot_be_read_is_named_not_raised(ledger: Ledger) -> N
     found = list(ledger.due(NOW))
     assert [type(item).__name__ for item in found] == ["Unreadable", "Entry"]
     assert isinstance(found[0], Unreadable) and found[0].pk == bad.pk and "teleported" in found[0].error
+
+
+# -- streams (docs/contract.md, "Streams") ----------------------------------------------------------------
+
+
+def stream_state(version: int, *owners: str) -> StreamState:
+    request = RecordTaskRequest("studio", "d", "live", 0, 0, region="ap-singapore")
+    bookings = tuple(
+        StreamBooking(pk, pk.split("#")[1], (NOW + 600, NOW + 1200), (NOW + 300, NOW + 1500), request) for pk in owners
+    )
+    segments = tuple(Segment(NOW + 300, NOW + 1500, pk, None if n == 0 else f"t-{n}") for n, pk in enumerate(owners))
+    return StreamState(stream_key(request), version, bookings, segments, owners[0] if owners else None, NOW + 120)
+
+
+def test_a_stream_item_is_put_once_and_the_loser_reads_it_in_the_same_request(ledger: Ledger) -> None:
+    first = stream_state(1, "calcom#b-1")
+    assert ledger.get_stream(first.pk) is None
+    assert ledger.write_stream(first, 0) is None
+    assert ledger.get_stream(first.pk) == first
+    assert ledger.write_stream(stream_state(1, "calcom#b-2"), 0) == first
+
+
+def test_a_stream_item_changes_only_from_the_version_read(ledger: Ledger) -> None:
+    first = stream_state(1, "calcom#b-1")
+    assert ledger.write_stream(stream_state(1, "calcom#b-1"), 5) == StreamState(first.pk)  # nothing there yet
+    ledger.write_stream(first, 0)
+    second = stream_state(2, "calcom#b-1", "calcom#b-2")
+    assert ledger.write_stream(second, 1) is None
+    assert ledger.write_stream(stream_state(2, "calcom#b-3"), 1) == second
+    assert ledger.get_stream(first.pk) == second
+
+
+def test_of_concurrent_stream_writes_from_one_version_exactly_one_wins(make_ledger: Callable[[], Ledger]) -> None:
+    make_ledger().write_stream(stream_state(1, "calcom#b-0"), 0)
+    attempts = [stream_state(2, "calcom#b-0", f"calcom#b-{n}") for n in range(1, 9)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        lost = list(pool.map(lambda s: make_ledger().write_stream(s, 1), attempts))
+    assert sum(1 for outcome in lost if outcome is None) == 1
+
+
+def test_update_tasks_changes_an_active_booking_only_and_leaves_the_result_to_publish(ledger: Ledger) -> None:
+    b = booking()
+    pk = booking_key(b.source, b.booking_id)
+    ledger.insert(Entry(pk, State.CREATING, b, lease_until=NOW + 60), NOW)
+    updated = Result.for_booking(b, "updated", NOW, tasks=(task("t-2"),))
+    assert not ledger.update_tasks(pk, updated, (task("t-2"),), NOW)
+    created = Result.for_booking(b, "created", NOW, tasks=(task(),))
+    ledger.finish(pk, NOW + 60, State.ACTIVE, created, (task(), replace(task("t-9"), booking_id="b-9")), NOW)
+    assert ledger.owner(task_key("t-9")) is None  # a neighbour's task points at the neighbour, not here
+    assert ledger.update_tasks(pk, updated, (task("t-2"),), NOW)
+    entry = ledger.get(pk)
+    assert entry is not None and entry.tasks == (task("t-2"),) and entry.result("update") == updated
+    assert entry.unpublished == "update" and [e.pk for e in ledger.due(NOW + 3600)] == [pk]

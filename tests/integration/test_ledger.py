@@ -81,7 +81,7 @@ def requests_made(stack: LocalStack) -> Counter[str]:
     return counts
 
 
-def test_a_new_booking_costs_at_most_four_requests_and_a_duplicate_at_most_two(
+def test_a_new_booking_costs_at_most_five_requests_and_a_duplicate_one(
     requests_made: Counter[str], app_factory: Any, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory()  # its clients carry the counter
@@ -92,8 +92,29 @@ def test_a_new_booking_costs_at_most_four_requests_and_a_duplicate_at_most_two(
     requests_made.clear()
     assert app.decision.handle(b, now + 5).duplicate
     duplicate = sum(requests_made.values())
-    # put claim, put the task's pointer, finish, mark published; the failed put
-    assert (created, duplicate) == (4, 1), requests_made
+    # put claim, put the stream item (absent: no neighbour), put the task's pointer, finish, mark published;
+    # the failed put
+    assert (created, duplicate) == (5, 1), requests_made
+
+
+def test_what_a_neighbour_costs(requests_made: Counter[str], app_factory: Any, emulator: Any, clock: Clock) -> None:
+    """Measured, and held. A booking with a neighbour: claim, the stream item (its failed put), the holder's
+    booking item, the stream claimed by version, the trimmed neighbour told (its item, its new task's
+    pointer, the publish mark), the task ids written back, own pointer, finish, mark = 11. Cancelling it
+    with a neighbour: the booking, the stream item, its holder, claim, the neighbour told (3), write back,
+    cancel, mark = 10."""
+    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
+    now = int(clock.now)
+    first = Booking("b-1", "direct", start_time=now + HOUR, end_time=now + 2 * HOUR, stream=StreamFields("studio"))
+    second = Booking("b-2", "direct", start_time=now + 2 * HOUR, end_time=now + 3 * HOUR, stream=StreamFields("studio"))
+    app.decision.handle(first, now)
+    requests_made.clear()
+    assert app.decision.handle(second, now).primary.status == "created"
+    with_neighbour = sum(requests_made.values())
+    requests_made.clear()
+    assert app.decision.handle(Booking("b-1", "direct", action="cancel"), now).primary.status == "cancelled"
+    cancel_with_neighbour = sum(requests_made.values())
+    assert (with_neighbour, cancel_with_neighbour) == (11, 10), requests_made
 
 
 def _task(task_id: str = "t-1") -> TaskRecord:
