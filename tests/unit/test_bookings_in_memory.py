@@ -42,15 +42,17 @@ def twins() -> Twins:
 
 
 def booking(booking_id: str, start: int, end: int, action: str = "create") -> Booking:
+    """A booking on a stream of its own (shared streams: tests/unit/test_stream_sequences.py)."""
     if action == "cancel":
         return Booking(booking_id, "direct", "cancel")
-    return Booking(booking_id, "direct", start_time=start, end_time=end, stream=StreamFields(stream_name="room"))
+    stream = StreamFields(stream_name=f"room-{booking_id}")
+    return Booking(booking_id, "direct", start_time=start, end_time=end, stream=stream)
 
 
-def test_a_booking_is_created_once_and_costs_four_requests_a_duplicate_one(twins: Twins) -> None:
+def test_a_booking_is_created_once_and_costs_five_requests_a_duplicate_one(twins: Twins) -> None:
     b = booking("b-1", NOW + HOUR, NOW + 2 * HOUR)
     assert twins.app.decision.handle(b, NOW).primary.status == "created"
-    assert twins.ledger.requests == 4  # put claim, put task pointer, finish, mark published
+    assert twins.ledger.requests == 5  # put claim, put the stream, put task pointer, finish, mark published
     twins.ledger.requests = 0
     again = twins.app.decision.handle(b, NOW + 5)
     assert again.duplicate and twins.ledger.requests == 1
@@ -127,7 +129,7 @@ def test_a_lost_publish_is_sent_by_the_next_delivery_without_creating_again(twin
 def test_a_recording_file_is_reported_once_to_its_booking(twins: Twins) -> None:
     result = twins.app.decision.handle(booking("f-1", NOW + 10, NOW + HOUR), NOW).primary
     (task,) = result.tasks
-    file = RecordingFile(task.task_id, "room", "file-1", "mp4", "https://v/1.mp4", NOW + 10, NOW + 600, 590, 1, "")
+    file = RecordingFile(task.task_id, "room-f-1", "file-1", "mp4", "https://v/1.mp4", NOW + 10, NOW + 600, 590, 1, "")
     said = twins.app.recordings.receive(file, NOW + 700)
     assert said is not None and said.status == "recorded" and said.booking_id == "f-1"
     assert twins.app.recordings.receive(file, NOW + 760) == said
@@ -166,5 +168,4 @@ def test_every_standing_booking_has_exactly_its_tasks_whatever_the_order(steps: 
             cancelled.add(name)
         elif name not in cancelled and name not in created:
             created.add(name)
-    live = {info.stream_name for info in api.live()}
-    assert len(api.live()) == len(created - cancelled) and live <= {"room"}
+    assert sorted(info.stream_name for info in api.live()) == sorted(f"room-{name}" for name in created - cancelled)
