@@ -30,9 +30,9 @@ logger = Logger(service="record-task", child=True)
 
 CREATE = "CreateRecordTask"
 DESCRIBE = "DescribeRecordTask"
-# A bounded request (`within`) waits at most this long for a rate slot: a slot further away means this
-# instance's share is used up, and queueing the booking answers the sender sooner (docs/deploying.md).
-SLOT_WAIT_SECONDS = 1.0
+# A bounded request (`within`) does not wait for a rate slot: none free now means this instance's share
+# is used up, and queueing the booking answers the sender at once (docs/deploying.md).
+SLOT_WAIT_SECONDS = 0.0
 
 
 class RecordTaskApi:

@@ -37,6 +37,7 @@ def webhooks(params: dict[str, Any]) -> dict[str, Any]:
     """`count` signed POST /bookings spread evenly over `seconds`: what each was answered. Each request
     takes a free "instance" (an app of its own: a Lambda container serves one request at a time); with
     none free it is throttled (429), as Lambda's reserved concurrency does behind API Gateway."""
+    import handler  # noqa: F401  (builds the parent logger the function's modules log through)
     from record_task.app import build_app
     from tools.local_api import THROTTLED, local_api
 
@@ -109,3 +110,19 @@ def _record(message: dict[str, Any]) -> dict[str, Any]:
 def _tasks(emulator: str) -> int:
     with urllib.request.urlopen(f"{emulator}/_emulator/tasks", timeout=10) as answer:
         return len(json.loads(answer.read()))
+
+
+def burst_row(answers: dict[str, int], send_seconds: float, all_tasks_seconds: float | None, tasks: int,
+              streams: int, count: int) -> str:  # fmt: skip
+    """The report's row: what the senders were answered, and when every accepted booking had its task."""
+    accepted = sum(n for answer, n in answers.items() if answer.startswith(("201", "202")))
+    others = {answer: n for answer, n in answers.items() if not answer.startswith(("201", "202"))}
+    done = "not within the limit" if all_tasks_seconds is None else f"{all_tasks_seconds:.1f} s after the first"
+    return (
+        f"| burst: {count} signed webhooks in {send_seconds:.1f} s through the local API Gateway, "
+        f"{WEBHOOK_INSTANCES} webhook instances at share 0.2, the queue consumer at share 0.4 "
+        f"| 201: {answers.get('201 created', 0)}, 202 queued: {answers.get('202 queued', 0)}, anything else: "
+        f"{sum(others.values())} {others or ''}; every accepted booking ({accepted}) had its task {done}; "
+        f"{tasks} tasks on {streams} streams (duplicates: {tasks - streams}) "
+        f"| anything else 0, no duplicate | {'**met**' if not others and tasks == streams else '**not met**'} |"
+    )

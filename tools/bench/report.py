@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.bench.burst import burst_row
 from tools.bench.cold import BOTO3, FLOOR, HANDLER, HANDLER_TRACED, STRICT_FLOOR, WEBHOOK, ColdResults
-from tools.bench.throughput import API_LATENCY, API_RATE, WorkloadRun
+from tools.bench.throughput import API_LATENCY, API_RATE, BurstRun, WorkloadRun
 
 ONE_VCPU_MB = 1769  # Lambda: 1,769 MB is one vCPU-second of credit per second
 PRICE_GB_SECOND = 0.0000166667  # x86, us-east-1, first pricing tier
@@ -32,6 +33,7 @@ class Measurements:
     drains: list[WorkloadRun] = field(default_factory=list)
     sequential: list[WorkloadRun] = field(default_factory=list)
     sweeps: list[WorkloadRun] = field(default_factory=list)
+    bursts: list[BurstRun] = field(default_factory=list)
     drain_count: int = 200
     sweep_count: int = 400
     seconds: float = 0.0
@@ -253,6 +255,7 @@ def render(m: Measurements) -> str:
         drain_row,
         sweep_row,
         _dynamodb_row(m.dynamodb),
+        *(burst_row(b.answers, b.send_seconds, b.all_tasks_seconds, b.tasks, b.streams, b.bookings) for b in m.bursts),
         f"| peak RSS, two batches of 10 | {m.memory.report['peakRssMb']:.0f} MB | a memory size chosen from measured "
         "cost and CPU share, documented | see *Memory size* |",
         "",
