@@ -45,7 +45,7 @@ def local_api(handler: LambdaHandler) -> Iterator[str]:
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Gateway)
+    server = _Server(("127.0.0.1", 0), Gateway)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -53,3 +53,8 @@ def local_api(handler: LambdaHandler) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # a burst of connections waits to be accepted instead of being reset
+    daemon_threads = True

@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--sweep-runs", type=int, default=9, help="runs of the 400-booking sweep")
     parser.add_argument("--drain", type=int, default=200, help="bookings in the drain")
     parser.add_argument("--sweep", type=int, default=400, help="due bookings in the sweep")
+    parser.add_argument("--stream", type=int, default=100, help="bookings back to back on one stream")
     parser.add_argument("--burst", type=int, default=300, help="webhooks in the 3-second burst")
     parser.add_argument("--output", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
@@ -70,6 +71,9 @@ def main() -> None:
         _say("peak RSS, two batches of 10")
         measured = Measurements(machine, cold_results, dynamodb, throughput.memory(services))
         measured.drain_count, measured.sweep_count = args.drain, args.sweep
+        _say(f"one stream: {args.stream} bookings back to back")
+        shared, overlapping = throughput.one_stream(services, args.stream)
+        measured.streams.append(throughput.one_stream_row(shared, overlapping, args.stream))
         _say(f"burst: {args.burst} webhooks in 3 s")
         measured.bursts.append(throughput.burst(services, args.burst, 3.0))
         for run in range(max(args.drain_runs, args.sequential_runs, args.sweep_runs)):

@@ -34,6 +34,7 @@ class Measurements:
     sequential: list[WorkloadRun] = field(default_factory=list)
     sweeps: list[WorkloadRun] = field(default_factory=list)
     bursts: list[BurstRun] = field(default_factory=list)
+    streams: list[str] = field(default_factory=list)  # rows of the one-stream figure
     drain_count: int = 200
     sweep_count: int = 400
     seconds: float = 0.0
@@ -255,6 +256,7 @@ def render(m: Measurements) -> str:
         drain_row,
         sweep_row,
         _dynamodb_row(m.dynamodb),
+        *m.streams,
         *(burst_row(b.answers, b.send_seconds, b.all_tasks_seconds, b.tasks, b.streams, b.bookings) for b in m.bursts),
         f"| peak RSS, two batches of 10 | {m.memory.report['peakRssMb']:.0f} MB | a memory size chosen from measured "
         "cost and CPU share, documented | see *Memory size* |",

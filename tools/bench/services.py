@@ -54,6 +54,11 @@ class EmulatorControl:
         calls: list[dict[str, Any]] = _request(f"{self.endpoint}/_emulator/calls")
         return calls
 
+    def timeline(self) -> list[dict[str, Any]]:
+        """Per stream, the spans its live tasks record (tools/emulator/streams.py)."""
+        streams: list[dict[str, Any]] = _request(f"{self.endpoint}/_emulator/timeline")
+        return streams
+
     def tasks(self) -> list[dict[str, Any]]:
         tasks: list[dict[str, Any]] = _request(f"{self.endpoint}/_emulator/tasks")
         return tasks

@@ -84,6 +84,35 @@ def drain(services: Services, count: int, batch: int) -> WorkloadRun:
     return run_workload(services, "drain", params)  # tasks and dead letters are reported, not asserted
 
 
+def one_stream(services: Services, count: int) -> tuple[WorkloadRun, int]:
+    """`count` half-hour bookings back to back on one stream, padded 300 s either side, through the queue
+    at once: the run, and the pairs of the stream's tasks that overlap (docs/contract.md, "Streams")."""
+    from tools.emulator.streams import Span, overlaps
+
+    params = {"tag": f"stream-{uuid.uuid4().hex[:8]}", "count": count, "batch": 10, "max_receive_count": 5,
+              "stream": "studio-bench", "spacing": 1800,
+              "env": {"RECORD_LEAD_SECONDS": "300", "RECORD_TAIL_SECONDS": "300"}}  # fmt: skip
+    run = run_workload(services, "drain", params)
+    found = 0
+    for stream in services.emulator.timeline():
+        spans = [Span(int(s["Start"]), int(s["End"]), str(s["TaskId"])) for s in stream["Spans"]]
+        found += len(overlaps(spans))
+    return run, found
+
+
+def one_stream_row(run: WorkloadRun, overlapping: int, count: int) -> str:
+    """The report's row for `one_stream`."""
+    elapsed, minimum = run.report["elapsed"], count / API_RATE
+    return (
+        f"| {count} bookings back to back on one stream at once (300 s padding), through the queue in batches "
+        f"of 10 | {elapsed:.1f} s = **{elapsed / minimum:.2f}x** the {minimum:.0f} s minimum at {API_RATE:.0f}/s; "
+        f"{run.calls[CREATE]} creates, {run.calls['DeleteRecordTask']} deletes, {run.tasks} tasks; redeliveries "
+        f"{run.report['redeliveries']}, dead-lettered {run.report['deadLettered']}; overlapping task pairs: "
+        f"**{overlapping}** | no overlap, none dead-lettered | "
+        f"{'**met**' if overlapping == 0 and run.report['deadLettered'] == 0 else '**not met**'} |"
+    )
+
+
 def sweep(services: Services, count: int) -> WorkloadRun:
     return run_workload(services, "sweep", {"tag": f"sweep-{uuid.uuid4().hex[:8]}", "count": count})
 

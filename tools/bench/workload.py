@@ -81,8 +81,14 @@ def _handler() -> ModuleType:
     return importlib.import_module("handler")
 
 
-def _bookings(tag: str, count: int, start: int) -> list[dict[str, Any]]:
-    return [direct(f"{tag}-{n:04d}", start, start + 3600) for n in range(count)]
+def _bookings(tag: str, count: int, start: int, stream: str | None = None, spacing: int = 0) -> list[dict[str, Any]]:
+    """Hour-long bookings on a stream each, or (`stream`) back to back on one, `spacing` seconds apart."""
+    if stream is None:
+        return [direct(f"{tag}-{n:04d}", start, start + 3600) for n in range(count)]
+    return [
+        direct(f"{tag}-{n:04d}", start + n * spacing, start + (n + 1) * spacing, StreamName=stream)
+        for n in range(count)
+    ]
 
 
 def drain(params: Params) -> dict[str, Any]:
@@ -92,7 +98,8 @@ def drain(params: Params) -> dict[str, Any]:
     handler = _handler()
     now = int(time.time())
     max_receives = int(params["max_receive_count"])
-    pending = deque((body, str(uuid.uuid4()), 1) for body in _bookings(params["tag"], params["count"], now + 3600))
+    bookings = _bookings(params["tag"], params["count"], now + 3600, params.get("stream"), params.get("spacing", 0))
+    pending = deque((body, str(uuid.uuid4()), 1) for body in bookings)
     invocations = redeliveries = dead_lettered = 0
     meter.start()
     while pending:

@@ -5,6 +5,9 @@ duplicate, and every booking's terminal result published or its message in the d
 Faults come from `tools/faults.py` (a proxy in front of the emulator; SNS `Publish` failing in the SDK);
 SQS is `tools/soak/sqs.py`; a Lambda killed mid-batch is `tools/soak/kill.py`.
 
+Last, the Tencent key is revoked for a while as bookings arrive, restored, and the DLQ redriven
+(`tools/soak/revoked.py`): every booking must end created, none twice, none lost.
+
 `python -m tools.soak --bookings 1000` runs everything on loopback and prints a summary.
 """
 
@@ -19,6 +22,7 @@ from contextlib import ExitStack
 
 from tools.soak.env import LEASE_SECONDS, ServerErrors, load_handler, soak_env, soak_in_rounds
 from tools.soak.kill import invoke_queue, lambda_timeout
+from tools.soak.revoked import revoked_phase
 from tools.soak.verdict import verify
 from tools.soak.workload import make_bookings
 
@@ -29,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fault-rate", type=float, default=0.30)
     parser.add_argument("--publish-fault-rate", type=float, default=0.10)
     parser.add_argument("--seed", type=int, default=None)
+    parser.add_argument("--revoked-bookings", type=int, default=200, help="bookings of the revoked-key phase")
+    parser.add_argument("--revoked-seconds", type=float, default=8.0, help="how long the key stays revoked")
     parser.add_argument("--invoke-queue", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.invoke_queue:
@@ -68,7 +74,14 @@ def main(argv: list[str] | None = None) -> int:
         after = verify(batch, emulator.tasks, stack.results(), redelivery.dead_letters, only=streams)
         print(f"lambda timeout: killed after {killed.tasks_made} of 10 tasks, mid-batch: {killed.while_running}")
         print("after redelivery: " + "; ".join(after.lines()))
-    problems = [*report.problems, *after.problems]
+
+        os.environ.update(soak_env(stack.env(), emulator.endpoint))
+        handler = load_handler()
+        stack.results()  # what the kill phase published is judged already
+        revoked_batch = make_bookings(args.revoked_bookings, int(time.time()), f"revoke{seed % 100_000}")
+        revoked = revoked_phase(handler.queue, emulator, stack.results, revoked_batch, args.revoked_seconds)
+        print(revoked.line())
+    problems = [*report.problems, *after.problems, *revoked.problems]
     problems += [f"{booking}: its result was published more than once" for booking in report.repeated_results]
     problems += [f"in the DLQ after the kill: {m.booking_id}" for m in redelivery.dead_letters]
     if problems:
