@@ -84,14 +84,8 @@ class Settings:
 
     @property
     def stream_defaults(self) -> StreamDefaults:
-        return StreamDefaults(
-            routes=self.routes,
-            name_template=self.stream_name_template,
-            domain_name=self.default_domain_name,
-            app_name=self.default_app_name,
-            template_id=self.default_template_id,
-            region=self.tencent_region,
-        )
+        defaults = (self.default_domain_name, self.default_app_name, self.default_template_id, self.tencent_region)
+        return StreamDefaults(self.routes, self.stream_name_template, *defaults)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -7,6 +7,7 @@ Exit codes (docs/contract.md, "Operator surface"): 0 done, 1 an operation failed
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -141,3 +142,17 @@ class Progress:
 def when(epoch: int) -> str:
     """UNIX seconds as UTC for people: `2026-12-04 15:00:00Z`."""
     return datetime.fromtimestamp(epoch, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def add_command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    name: str,
+    run: Any,
+    help_text: str,
+    description: str,
+) -> argparse.ArgumentParser:
+    """One subcommand with the common options (`--json`, `--stage`, ...), run by `run(args)`."""
+    parser = commands.add_parser(name, parents=[common], help=help_text, description=description)
+    parser.set_defaults(run=run)
+    return parser

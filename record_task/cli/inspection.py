@@ -6,7 +6,7 @@ import argparse
 from collections import defaultdict
 from typing import Any
 
-from record_task.cli.context import AWS_SETTINGS, TENCENT_SETTINGS, CliError, Context, reaching, when
+from record_task.cli.context import AWS_SETTINGS, TENCENT_SETTINGS, CliError, Context, add_command, reaching, when
 from record_task.cli.streams import Owned, Stream, info_stream, scan_bookings, tencent_tasks, upcoming_tasks
 from record_task.cli.timeline import timeline
 from record_task.errors import PermanentFailure
@@ -21,27 +21,17 @@ SCAN_COST = (
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    status = commands.add_parser(
-        "status",
-        parents=[common],
-        help="one booking: the ledger beside Tencent",
-        description="A booking's state, tasks, stored results, recording files and last error (held: an error the "
-        "operator must fix), with each task looked up in Tencent (DescribeRecordTask over its window).",
-    )
+    status = add_command(commands, common, "status", run_status, "one booking: the ledger beside Tencent",
+        "A booking's state, tasks, stored results, recording files and last error (held: an error the "
+        "operator must fix), with each task looked up in Tencent (DescribeRecordTask over its window).")  # fmt: skip
     status.add_argument("booking_id", metavar="BOOKING_ID")
     status.add_argument("--source", choices=sorted(BY_NAME), default="direct", help="the booking's source")
-    status.set_defaults(run=run_status)
-    upcoming = commands.add_parser(
-        "upcoming",
-        parents=[common],
-        help="what will record, per stream, as a timeline",
-        description="The tasks of standing bookings that record within the next hours, per stream, each with a "
+    upcoming = add_command(commands, common, "upcoming", run_upcoming, "what will record, per stream, as a timeline",
+        "The tasks of standing bookings that record within the next hours, per stream, each with a "
         "bar across the horizon and whether Tencent lists it; tasks Tencent has on those streams that no booking "
-        "owns are shown too. " + SCAN_COST,
-    )
+        "owns are shown too. " + SCAN_COST)  # fmt: skip
     upcoming.add_argument("--hours", type=positive_hours, default=24, help="the horizon in hours (default 24)")
     upcoming.add_argument("--stream", help="only this StreamName")
-    upcoming.set_defaults(run=run_upcoming)
 
 
 def positive_hours(text: str) -> int:

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from record_task.bookings.plan import plan_recording
-from record_task.cli.context import CliError, Context, when
+from record_task.cli.context import CliError, Context, add_command, when
 from record_task.config import Settings
 from record_task.errors import InvalidBooking
 from record_task.ledger.items import booking_key
@@ -36,17 +36,12 @@ SIGNERS: dict[str, tuple[str, Callable[[bytes, str, int], str]]] = {
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    plan = commands.add_parser(
-        "plan",
-        parents=[common],
-        help="what the function would do with a payload (offline)",
-        description="Parse a booking payload and plan it with the function's settings (ROUTES, padding, defaults), "
-        "offline: no AWS, no Tencent. Exit 0 when it would be carried out or deferred, 1 when rejected.",
-    )
+    plan = add_command(commands, common, "plan", run_plan, "what the function would do with a payload (offline)",
+        "Parse a booking payload and plan it with the function's settings (ROUTES, padding, defaults), "
+        "offline: no AWS, no Tencent. Exit 0 when it would be carried out or deferred, 1 when rejected.")  # fmt: skip
     plan.add_argument("file", type=Path, help="the payload (direct, Cal.com or Calendly JSON); - for stdin")
     plan.add_argument("--source", choices=sorted(BY_NAME), help="the source (default: from the body's shape)")
     plan.add_argument("--now", type=int, help="the current time as UNIX seconds (default: the clock)")
-    plan.set_defaults(run=run_plan)
 
     for name, text in (("sign", "print the signature header the source's route checks"), ("send", "sign and POST")):
         command = commands.add_parser(name, parents=[common], help=text, description=text.capitalize() + ".")

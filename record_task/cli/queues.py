@@ -4,40 +4,37 @@ from __future__ import annotations
 
 import argparse
 
-from record_task.cli.context import AWS_SETTINGS, CliError, Context, reaching
+from record_task.cli.context import AWS_SETTINGS, CliError, Context, add_command, reaching
 from record_task.cli.redrive import redrive
 from record_task.ledger.items import Slot, State, booking_key
 from record_task.model.results import Result
 from record_task.sources.registry import BY_NAME
 
+REDRIVE_OPTIONS = (
+    ("--dlq-url", None, "the dead-letter queue (default: DEAD_LETTER_QUEUE_URL, or the stack's)"),
+    ("--queue-url", None, "the queue (default: BOOKINGS_QUEUE_URL, or the stack's)"),
+    ("--limit", None, "move at most this many messages"),
+    ("--wait-seconds", 2, "long polling per receive (0-20)"),
+    ("--visibility-timeout", 120, "seconds a failed message stays hidden"),
+)
+
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    command = commands.add_parser(
-        "redrive",
-        parents=[common],
-        help="move the dead-letter queue's messages back to the queue",
-        description="Copy each DLQ message (body and attributes) to the queue, then delete it from the DLQ; a "
+    command = add_command(commands, common, "redrive", run_redrive,
+        "move the dead-letter queue's messages back to the queue",
+        "Copy each DLQ message (body and attributes) to the queue, then delete it from the DLQ; a "
         "message the queue did not take stays in the DLQ and is named. The queues come from --dlq-url/--queue-url, "
-        "DEAD_LETTER_QUEUE_URL/BOOKINGS_QUEUE_URL, or the stack (--stage). docs/deploying.md, section 8.",
-    )
-    command.add_argument("--dlq-url", help="the dead-letter queue (default: DEAD_LETTER_QUEUE_URL, or the stack's)")
-    command.add_argument("--queue-url", help="the queue (default: BOOKINGS_QUEUE_URL, or the stack's)")
-    command.add_argument("--limit", type=int, help="move at most this many messages")
-    command.add_argument("--wait-seconds", type=int, default=2, help="long polling per receive (0-20)")
-    command.add_argument("--visibility-timeout", type=int, default=120, help="seconds a failed message stays hidden")
-    command.set_defaults(run=run_redrive)
+        "DEAD_LETTER_QUEUE_URL/BOOKINGS_QUEUE_URL, or the stack (--stage). docs/deploying.md, section 8.")  # fmt: skip
+    for flag, default, text in REDRIVE_OPTIONS:
+        command.add_argument(flag, type=str if flag.endswith("-url") else int, default=default, help=text)
 
-    again = commands.add_parser(
-        "republish",
-        parents=[common],
-        help="publish a booking's stored results to the results topic again",
-        description="Publish every result the ledger keeps for a booking (its create and cancel outcomes, then its "
+    again = add_command(commands, common, "republish", run_republish,
+        "publish a booking's stored results to the results topic again",
+        "Publish every result the ledger keeps for a booking (its create and cancel outcomes, then its "
         "recording results) to RESULTS_TOPIC_ARN again, for a subscriber that lost them. A result the function has "
-        "not published yet is published and marked, as the function would.",
-    )
+        "not published yet is published and marked, as the function would.")  # fmt: skip
     again.add_argument("booking_id", metavar="BOOKING_ID")
     again.add_argument("--source", choices=sorted(BY_NAME), default="direct", help="the booking's source")
-    again.set_defaults(run=run_republish)
 
 
 def run_redrive(ctx: Context, args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import argparse
 from collections import defaultdict
 from typing import Any
 
-from record_task.cli.context import Context, when
+from record_task.cli.context import Context, add_command, when
 from record_task.cli.inspection import SCAN_COST, positive_hours
 from record_task.cli.repair import recreate, remove
 from record_task.cli.streams import Owned, Stream, info_stream, scan_bookings, tencent_tasks, upcoming_tasks
@@ -22,18 +22,14 @@ from record_task.tencent.tasks import TaskInfo
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
-    command = commands.add_parser(
-        "reconcile",
-        parents=[common],
-        help="the ledger's tasks against Tencent's; --fix repairs what is safe",
-        description="Compare the tasks of standing bookings with DescribeRecordTask over the horizon: tasks no "
+    command = add_command(commands, common, "reconcile", run_reconcile,
+        "the ledger's tasks against Tencent's; --fix repairs what is safe",
+        "Compare the tasks of standing bookings with DescribeRecordTask over the horizon: tasks no "
         "booking owns, tasks missing from Tencent, moved windows, overlaps on a stream. --fix re-creates a "
         "standing booking's missing task and updates its ledger item; it never deletes a task. Exit 1 when "
-        "anything is left unfixed. " + SCAN_COST,
-    )
+        "anything is left unfixed. " + SCAN_COST)  # fmt: skip
     command.add_argument("--hours", type=positive_hours, default=24, help="the horizon in hours (default 24)")
     command.add_argument("--fix", action="store_true", help="re-create missing tasks of standing bookings")
-    command.set_defaults(run=run_reconcile)
 
 
 def run_reconcile(ctx: Context, args: argparse.Namespace) -> int:
