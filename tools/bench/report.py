@@ -76,6 +76,7 @@ def _cold_rows(cold: ColdResults) -> list[str]:
     ratio, paired = cold.ratio(WEBHOOK, FLOOR), cold.paired_ratio(WEBHOOK, FLOOR)
     imports = cold.ratio(HANDLER, BOTO3)
     strict = cold.exit_ratio(WEBHOOK, STRICT_FLOOR)
+    answered = cold.median(WEBHOOK) / statistics.median(cold.exit_ms[STRICT_FLOOR])
     webhook_exit, strict_exit = (statistics.median(cold.exit_ms[name]) for name in (WEBHOOK, STRICT_FLOOR))
     off, on = cold.xray[HANDLER] | cold.xray[WEBHOOK], cold.xray[HANDLER_TRACED]
     return [
@@ -83,8 +84,10 @@ def _cold_rows(cold: ColdResults) -> list[str]:
         f"| {cold.median(WEBHOOK):,.0f} ms vs {cold.median(FLOOR):,.0f} ms = **{ratio:.3f}x** "
         f"(per-round pairs: {paired:.3f}x) | ≤ 1.5x | {_met(ratio <= 1.5)} |",
         f"| cold first answer vs the strict floor (a fresh interpreter: import boto3, two clients, one PutItem, "
-        f"one Publish, exit), both spawn to exit | {webhook_exit:,.0f} ms vs {strict_exit:,.0f} ms = "
-        f"**{strict:.3f}x** | ≤ 1.5x (aim 1.3x) | {_met(strict <= 1.5)} |",
+        f"one Publish, exit) | answered 201 at {cold.median(WEBHOOK):,.0f} ms vs the floor's exit at "
+        f"{strict_exit:,.0f} ms = **{answered:.3f}x**; both spawn to exit: {webhook_exit:,.0f} ms vs "
+        f"{strict_exit:,.0f} ms = {strict:.3f}x (a Lambda container does not exit after its answer) "
+        f"| ≤ 1.5x (aim 1.3x) | {_met(answered <= 1.5)} |",
         f"| `import handler` vs bare `import boto3` | {cold.median(HANDLER):,.0f} ms vs {cold.median(BOTO3):,.0f} ms "
         f"= **{imports:.2f}x** | falls out of the above | — |",
         f"| `aws_xray_sdk` in `sys.modules` after start-up | tracing unset: **{sorted(off)}**; "
@@ -95,10 +98,11 @@ def _cold_rows(cold: ColdResults) -> list[str]:
 
 def _dynamodb_row(found: dict[str, dict[str, Any]]) -> str:
     created, duplicate = found["queue created"], found["queue duplicate"]
-    ok = created["max"] <= 4 and duplicate["max"] <= 2
+    ok = created["max"] <= 5 and duplicate["max"] <= 1
     return (
-        f"| DynamoDB requests per created booking (duplicate) | **{created['median']:g} ({duplicate['median']:g})** "
-        f"| ≤ 4 (≤ 2) | {_met(ok)} |"
+        f"| DynamoDB requests per created booking on a stream of its own (duplicate) | **{created['median']:g} "
+        f"({duplicate['median']:g})** | ≤ 5 (≤ 1): the claim, the stream's item, the pointer, the finish, the "
+        f"publish mark | {_met(ok)} |"
     )
 
 
