@@ -27,18 +27,16 @@ def studio(handler: ModuleType, emulator: Any, now: int) -> list[str]:
     ten = (now // HOUR + 25) * HOUR  # tomorrow, on the hour
     classes = {"yoga-1000": (ten, ten + HOUR), "yoga-1100": (ten + HOUR, ten + 2 * HOUR),
                "double-1030": (ten + HOUR // 2, ten + 3 * HOUR // 2)}  # fmt: skip
-    owners: dict[str, set[str]] = {}
     standing: dict[str, tuple[int, int]] = {}
     problems: list[str] = []
     for booking_id, (start, end) in classes.items():
         answer = _send(handler, direct(booking_id, start, end, StreamName=STREAM))
         standing[booking_id] = (start, end)
-        _learn(owners, answer)
+        owners = _owners(handler, standing)
         problems += _show(f"{booking_id} booked {_hm(start)}-{_hm(end)}", answer, emulator, owners, standing, now)
     answer = _send(handler, {"BookingId": "yoga-1000", "Action": "cancel"})
     del standing["yoga-1000"]
-    _learn(owners, answer)
-    problems += _show("yoga-1000 cancelled", answer, emulator, owners, standing, now)
+    problems += _show("yoga-1000 cancelled", answer, emulator, _owners(handler, standing), standing, now)
     return problems
 
 
@@ -49,11 +47,15 @@ def _send(handler: ModuleType, body: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
-def _learn(owners: dict[str, set[str]], answer: dict[str, Any]) -> None:
-    """Which booking each task records for, as the results say (a neighbour's task names its booking)."""
-    for result in [answer, *answer.get("related", [])]:
-        for task in result.get("tasks") or []:
-            owners.setdefault(task["taskId"], set()).add(task.get("bookingId") or result["bookingId"])
+def _owners(handler: ModuleType, standing: dict[str, tuple[int, int]]) -> dict[str, set[str]]:
+    """Whose booked window each task was made for, as the standing bookings' items name it (a task recorded for
+    a neighbour carries the neighbour's id)."""
+    owners: dict[str, set[str]] = {}
+    for booking_id in standing:
+        entry = handler.APP.ledger.get(f"direct#{booking_id}")
+        for task in entry.tasks if entry else ():
+            owners.setdefault(task.task_id, set()).add(task.booking_id or booking_id)
+    return owners
 
 
 def _show(step: str, answer: dict[str, Any], emulator: Any, owners: dict[str, set[str]],
@@ -62,7 +64,7 @@ def _show(step: str, answer: dict[str, Any], emulator: Any, owners: dict[str, se
     print(f"  {step:<34} HTTP {answer['_http']} {answer.get('status')}")
     for span in spans:
         who = ", ".join(sorted(owners.get(span.task_id, {"?"})))
-        print(f"      {_hm(span.start)}-{_hm(span.end)}  {span.task_id:<36} records for {who}")
+        print(f"      {_hm(span.start)}-{_hm(span.end)}  {span.task_id:<36} made for {who}")
     return _check(step, spans, standing, now)
 
 
