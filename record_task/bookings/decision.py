@@ -109,7 +109,10 @@ class BookingDecision:
                 return self._repeat(earlier, booking, now)
             self.outbox.send(pk, Slot("create"), result, still_due=True)
             return result, False
-        if not self.creation.api.has_room():  # a bounded (webhook) request queues it before any write
+        if not self.creation.api.has_room():  # a bounded (webhook) request queues it before any write,
+            known = self.ledger.get(pk)  # unless it is a repeat: that is answered as one
+            if known is not None:
+                return self._repeat(known, booking, now)
             raise TransientFailure("this instance's share of the API rate is used up", code="RateShareUsedUp")
         lease_until = self.creation.lease(now)
         claim = Entry(pk, State.CREATING, booking, plan.requests, lease_until=lease_until)

@@ -115,6 +115,8 @@ def test_webhook_whose_rate_share_is_used_up_queues_at_once(
     assert first["statusCode"] == 201
     assert second["statusCode"] == 202 and body(second)["error"]["code"] == "RateShareUsedUp"
     assert [json.loads(m["Body"])["BookingId"] for m in queued_messages(stack)] == ["s-2"]
+    again = handler.webhook(signed_direct(json.dumps(direct("s-1", t + HOUR, t + 2 * HOUR))), FakeContext())
+    assert again["statusCode"] == 200 and body(again)["status"] == "created"  # a repeat is answered as one
 
 
 def test_webhook_answers_503_only_when_it_can_neither_carry_out_nor_queue(
