@@ -60,7 +60,8 @@ stack: $(PY_OK)
 # The webhook's four POST routes served by serverless-offline on 127.0.0.1:3000 with the real handler and the
 # local stage's settings (docs/local-development.md); `make stack` must be running in another terminal.
 offline: setup
-	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" npx osls offline --stage local --host 127.0.0.1
+	PATH="$(CURDIR)/$(BIN):$$PATH" VIRTUAL_ENV="$(CURDIR)/$(VENV)" npx osls offline --stage local --host 127.0.0.1 \
+		--param=liveApiRatePerSecond=1000  # one local instance: no fleet to share the rate with
 
 clean:
 	rm -rf $(VENV) node_modules .serverless .pytest_cache .mypy_cache .ruff_cache .coverage .hypothesis

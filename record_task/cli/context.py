@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -83,7 +84,8 @@ class Context:
     def setting(self, name: str, hint: str = "or give --stage STAGE") -> str:
         value = self.env.get(name, "").strip()
         if not value:
-            raise CliError(f"{name} is not set: " + self.hints.get(name, f"export it as the function has it, {hint}"))
+            default = f"export it, {hint}"
+            raise CliError(f"{name} is not set: " + self.hints.get(name, default))
         return value
 
     def client(self, service: str) -> Any:
@@ -93,7 +95,8 @@ class Context:
             from botocore.config import Config
 
             config = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
-            make: Any = boto3.session.Session(region_name=self.region).client
+            region = self.region or os.environ.get("AWS_REGION")  # botocore reads only AWS_DEFAULT_REGION
+            make: Any = boto3.session.Session(region_name=region).client
             self._clients[service] = make(service, config=config)
         return self._clients[service]
 

@@ -38,7 +38,7 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser], comm
 
 
 def run_redrive(ctx: Context, args: argparse.Namespace) -> int:
-    dlq_url = args.dlq_url or ctx.setting("DEAD_LETTER_QUEUE_URL", "give --dlq-url or --stage STAGE")
+    dlq_url = args.dlq_url or ctx.setting("DEAD_LETTER_QUEUE_URL", "or give --dlq-url, or --stage STAGE")
     queue_url = args.queue_url or ctx.setting("BOOKINGS_QUEUE_URL", "give --queue-url or --stage STAGE")
     with reaching("AWS", AWS_SETTINGS):
         report = redrive(

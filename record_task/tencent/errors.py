@@ -1,4 +1,5 @@
-"""How a Tencent answer ends: transient (worth another attempt) or permanent (never), and the backoff.
+"""How a Tencent answer ends: transient (worth another attempt), held for the operator (never final), or
+permanent (never), and the backoff.
 
 Kept apart from the adapter so the classification is one table that unit tests pin code by code.
 """

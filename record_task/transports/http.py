@@ -123,7 +123,7 @@ class Webhook:
                 raise
             self._handoff.send(raw.decode("utf-8"), source.name)
             logger.warning("booking queued", extra={"error": exc.code, "cause": exc.message})
-            reason = "not carried out within WEBHOOK_LIVE_BUDGET_SECONDS; queued, the queue path carries it out"
+            reason = f"queued for the queue path ({_WHY_QUEUED.get(exc.code, _WHY_QUEUED[''])}), which carries it out"
             queued = Result.for_booking(bookings[-1], "queued", now, error=exc.info, reason=reason)
             return Response(status_code=202, content_type="application/json", body=json.dumps(queued.to_message()))
 
@@ -151,6 +151,12 @@ def _respond(outcome: Outcome) -> Response[str]:
     if len(outcome.results) > 1:
         body["related"] = [other.to_message() for other in outcome.results[:-1]]
     return Response(status_code=status, content_type="application/json", body=json.dumps(body))
+
+
+_WHY_QUEUED = {
+    "RateShareUsedUp": "this instance's share of the Live API rate is used up",
+    "": "not carried out within WEBHOOK_LIVE_BUDGET_SECONDS",
+}
 
 
 def _raw_body(body: object, base64_encoded: bool | None) -> bytes | Response[str]:
