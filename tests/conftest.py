@@ -11,7 +11,7 @@ import pytest
 from hypothesis import settings
 
 from tests.schemas import check_published
-from tools.local_aws import CREDENTIALS, LocalStack, moto_server
+from tools.local_aws import CREDENTIALS, MotoStack, moto_server
 
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the moto server's access log
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
@@ -49,12 +49,12 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalStack]:
+def stack(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[MotoStack]:
     """Fresh AWS resources for each test, and the environment pointing boto3 at them.
 
     Every result the test publishes is checked against docs/schemas/result.schema.json: those it reads
     back when it reads them, the rest after it (a failure there is an error of that test)."""
-    local = LocalStack(endpoint=moto_endpoint, check=check_published).reset()
+    local = MotoStack(endpoint=moto_endpoint, check=check_published).reset()
     for name, value in local.env().items():
         monkeypatch.setenv(name, value)
     yield local
@@ -86,7 +86,7 @@ def live_emulator() -> Iterator[Any]:
 
 
 @pytest.fixture
-def app_factory(stack: LocalStack, emulator: Any, clock: Clock) -> Callable[..., Any]:
+def app_factory(stack: MotoStack, emulator: Any, clock: Clock) -> Callable[..., Any]:
     """Builds the wired function (as handler.py does) against the local stack and the emulator."""
     from record_task.app import build_app
 

@@ -29,7 +29,7 @@ from tools import sample_events
 from tools.demo_studio import PADDING, STREAM, studio
 from tools.lambda_events import FakeContext, scheduled_event
 from tools.local_api import local_api
-from tools.local_aws import CREDENTIALS, LocalStack, moto_server
+from tools.local_aws import CREDENTIALS, MotoStack, moto_server
 
 DEMO_EVENTS = sample_events.EVENTS.parent / ".demo" / "events"  # gitignored
 DAY = 24 * 3600
@@ -75,7 +75,7 @@ def main() -> int:
     clock = DemoClock()
     with ExitStack() as running:
         endpoint = running.enter_context(moto_server())
-        stack = LocalStack(endpoint=endpoint).create()
+        stack = MotoStack(endpoint=endpoint).create()
         env = {
             **CREDENTIALS,
             **stack.env(),

@@ -35,8 +35,9 @@ def free_port() -> int:
 
 
 @dataclass
-class LocalStack:
-    """Names of the resources, and readers for what the function published."""
+class MotoStack:
+    """The stack's resources on a moto server (queue, DLQ, topic and its reader, table): their names, and
+    readers for what the function published."""
 
     endpoint: str
     prefix: str = "record-task-local"
@@ -75,7 +76,7 @@ class LocalStack:
             "MAX_RECEIVE_COUNT": str(self.max_receive_count),
         }
 
-    def create(self) -> LocalStack:
+    def create(self) -> MotoStack:
         sqs, sns, dynamodb = self.client("sqs"), self.client("sns"), self.client("dynamodb")
         self.dlq_url = sqs.create_queue(QueueName=f"{self.prefix}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=self.dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -133,7 +134,7 @@ class LocalStack:
                 body["_attributes"] = attributes
                 found.append(body)
 
-    def reset(self) -> LocalStack:
+    def reset(self) -> MotoStack:
         urllib.request.urlopen(urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")).read()
         self._clients.clear()
         return self.create()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import time
 
 from tools.emulator import start_emulator
-from tools.local_aws import LocalStack, moto_server
+from tools.local_aws import MotoStack, moto_server
 
 
 def main() -> None:
     with moto_server(5000) as endpoint, start_emulator(port=9000) as emulator:
-        stack = LocalStack(endpoint=endpoint, max_receive_count=5).create()
+        stack = MotoStack(endpoint=endpoint, max_receive_count=5).create()
         print(f"local AWS on {endpoint}: queue {stack.queue_url}, topic {stack.topic_arn}")
         print(f"Tencent emulator on {emulator.endpoint} (ledger: GET {emulator.endpoint}/_emulator/tasks)")
         print("results published to the topic are readable from", stack.results_queue_url)

@@ -17,7 +17,7 @@ from record_task.model.booking import Booking
 from record_task.model.results import Result
 from record_task.sources.registry import BY_NAME, parse_bookings
 from tests.conftest import EMULATOR_KEYS, Clock
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 Logger(service="record-task")  # the parent of the function's child loggers, as handler.py makes it
 HOUR = 3600
@@ -43,7 +43,7 @@ class Terminal(io.StringIO):
 
 
 @pytest.fixture
-def operator_env(stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def operator_env(stack: MotoStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The function's environment, as the operator exports it (the stack fixture set the AWS part)."""
     env = {**EMULATOR_KEYS, "LIVE_ENDPOINT": emulator.endpoint, "DEFAULT_DOMAIN_NAME": DOMAIN,
            "LIVE_RETRY_BUDGET_SECONDS": "1", "BOOKINGS_QUEUE_URL": stack.queue_url,

@@ -15,14 +15,14 @@ import pytest
 
 from tests.cli.conftest import HOUR, Run
 from tests.conftest import Clock
-from tools.local_aws import LocalStack, free_port
+from tools.local_aws import MotoStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.usefixtures("operator_env")
 def test_republish_sends_the_stored_results_again(
-    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock, stack: LocalStack
+    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock, stack: MotoStack
 ) -> None:
     t = int(clock.now)
     created = book("rp-1", t + HOUR, t + 2 * HOUR)
@@ -39,7 +39,7 @@ def test_republish_sends_the_stored_results_again(
     assert cli("republish", "nobody").code == 1
 
 
-def _stack(stack: LocalStack, name: str) -> None:
+def _stack(stack: MotoStack, name: str) -> None:
     outputs = {"ResultsTopicArn": stack.topic_arn, "RecordQueueUrl": stack.queue_url,
                "DeadLetterQueueUrl": stack.dlq_url}  # fmt: skip
     template = {"Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
@@ -49,7 +49,7 @@ def _stack(stack: LocalStack, name: str) -> None:
 
 @pytest.mark.usefixtures("operator_env")
 def test_stage_reads_the_names_from_the_stack(
-    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock, stack: LocalStack, monkeypatch: pytest.MonkeyPatch
+    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock, stack: MotoStack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     book("sg-1", int(clock.now) + HOUR, int(clock.now) + 2 * HOUR)
     stack.results()
@@ -73,7 +73,7 @@ def _run(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_unreachable_aws_is_one_clear_line(stack: LocalStack) -> None:
+def test_unreachable_aws_is_one_clear_line(stack: MotoStack) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     for argv in (["status", "b-1"], ["upcoming"], ["republish", "b-1"]):
         done = _run(*argv, AWS_ENDPOINT_URL=closed, RESULTS_TOPIC_ARN="arn:aws:sns:us-east-1:1:t")

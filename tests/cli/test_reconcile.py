@@ -11,7 +11,7 @@ import pytest
 from record_task.model.tasks import RecordTaskRequest
 from tests.cli.conftest import DOMAIN, HOUR, Run, cancel
 from tests.conftest import Clock
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 pytestmark = pytest.mark.usefixtures("operator_env")
 
@@ -20,13 +20,13 @@ def _live(emulator: Any) -> dict[str, dict[str, Any]]:
     return {task["TaskId"]: task for task in emulator.tasks if task["Status"] == "created"}
 
 
-def _ledger_tasks(stack: LocalStack, booking_id: str) -> list[dict[str, Any]]:
+def _ledger_tasks(stack: MotoStack, booking_id: str) -> list[dict[str, Any]]:
     item = stack.client("dynamodb").get_item(TableName=stack.bookings_table, Key={"pk": {"S": f"direct#{booking_id}"}})
     return [{k: next(iter(v.values())) for k, v in t["M"].items()} for t in item["Item"]["tasks"]["L"]]
 
 
 def test_reconcile_finds_what_differs_and_fixes_only_the_missing_task(
-    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock, emulator: Any, stack: LocalStack
+    cli: Callable[..., Run], book: Callable[..., Any], clock: Clock, emulator: Any, stack: MotoStack
 ) -> None:
     t = int(clock.now)
     api = book.app.api  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ import pytest
 from record_task.cli import redrive
 from record_task.cli.main import main
 from tools import redrive as shim
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 FAST = ["--wait-seconds", "0"]  # moto answers at once; long polling would only add time
 
@@ -25,7 +25,7 @@ def _attributes(index: int) -> dict[str, dict[str, Any]]:
     }
 
 
-def _fill_dlq(stack: LocalStack, bodies: list[str]) -> list[tuple[str, str]]:
+def _fill_dlq(stack: MotoStack, bodies: list[str]) -> list[tuple[str, str]]:
     """Puts each body in the DLQ with attributes; returns (body, attributes as JSON) for comparison."""
     sqs = stack.client("sqs")
     sent = []
@@ -44,7 +44,7 @@ def _key(body: str, attributes: dict[str, dict[str, Any]]) -> tuple[str, str]:
     return body, json.dumps(printable, sort_keys=True)
 
 
-def _drain(stack: LocalStack, url: str) -> list[tuple[str, str]]:
+def _drain(stack: MotoStack, url: str) -> list[tuple[str, str]]:
     sqs = stack.client("sqs")
     found = []
     while batch := sqs.receive_message(
@@ -60,7 +60,7 @@ def _bookings(count: int) -> list[str]:
     return [json.dumps({"BookingId": f"b-{n}", "StreamName": f"room-{n}", "EndTime": 1764561600}) for n in range(count)]
 
 
-def _stack_with_outputs(stack: LocalStack, name: str, outputs: dict[str, str]) -> None:
+def _stack_with_outputs(stack: MotoStack, name: str, outputs: dict[str, str]) -> None:
     template = {
         "Resources": {"Placeholder": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {key: {"Value": value} for key, value in outputs.items()},
@@ -68,7 +68,7 @@ def _stack_with_outputs(stack: LocalStack, name: str, outputs: dict[str, str]) -
     stack.client("cloudformation").create_stack(StackName=name, TemplateBody=json.dumps(template))
 
 
-def test_moves_every_message_with_its_body_and_attributes(stack: LocalStack) -> None:
+def test_moves_every_message_with_its_body_and_attributes(stack: MotoStack) -> None:
     sent = _fill_dlq(stack, _bookings(23))  # more than two receive batches
 
     code = main(["redrive", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST])
@@ -78,7 +78,7 @@ def test_moves_every_message_with_its_body_and_attributes(stack: LocalStack) -> 
     assert _drain(stack, stack.dlq_url) == []
 
 
-def test_a_message_the_queue_refuses_stays_in_the_dlq(stack: LocalStack) -> None:
+def test_a_message_the_queue_refuses_stays_in_the_dlq(stack: MotoStack) -> None:
     sqs = stack.client("sqs")
     small_queue = sqs.create_queue(QueueName="record-task-small", Attributes={"MaximumMessageSize": "1024"})
     small, large = _bookings(1)[0], json.dumps({"BookingId": "b-large", "Extension": "x" * 2000})
@@ -93,7 +93,7 @@ def test_a_message_the_queue_refuses_stays_in_the_dlq(stack: LocalStack) -> None
 
 
 def test_an_unreachable_queue_moves_nothing_and_fails_the_command(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str]
+    stack: MotoStack, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sent = _fill_dlq(stack, _bookings(3))
     missing = stack.queue_url.rsplit("/", 1)[0] + "/no-such-queue"
@@ -105,7 +105,7 @@ def test_an_unreachable_queue_moves_nothing_and_fails_the_command(
     assert Counter(_drain(stack, stack.dlq_url)) == Counter(sent)
 
 
-def test_limit_moves_that_many(stack: LocalStack) -> None:
+def test_limit_moves_that_many(stack: MotoStack) -> None:
     _fill_dlq(stack, _bookings(12))
 
     assert main(["redrive", "--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, "--limit", "5", *FAST]) == 0
@@ -115,7 +115,7 @@ def test_limit_moves_that_many(stack: LocalStack) -> None:
 
 
 @pytest.mark.parametrize("target", [["--stack", "record-task-ops"], ["--stage", "ops"]])
-def test_finds_the_queues_from_the_stack_outputs(stack: LocalStack, target: list[str]) -> None:
+def test_finds_the_queues_from_the_stack_outputs(stack: MotoStack, target: list[str]) -> None:
     _stack_with_outputs(
         stack, "record-task-ops", {"RecordQueueUrl": stack.queue_url, "DeadLetterQueueUrl": stack.dlq_url}
     )
@@ -131,7 +131,7 @@ def test_finds_the_queues_from_the_stack_outputs(stack: LocalStack, target: list
     [({"RecordQueueUrl": "unused"}, "no output DeadLetterQueueUrl"), (None, "record-task-ops does not exist")],
 )
 def test_a_stack_without_the_queues_is_an_error(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str], outputs: dict[str, str] | None, says: str
+    stack: MotoStack, capsys: pytest.CaptureFixture[str], outputs: dict[str, str] | None, says: str
 ) -> None:
     if outputs is not None:
         _stack_with_outputs(stack, "record-task-ops", outputs)
@@ -144,14 +144,14 @@ def test_a_stack_without_the_queues_is_an_error(
 
 
 def test_without_queues_it_names_the_settings(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    stack: MotoStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("DEAD_LETTER_QUEUE_URL", raising=False)
     assert main(["redrive", "--queue-url", stack.queue_url, *FAST]) == 1
     assert "DEAD_LETTER_QUEUE_URL is not set" in capsys.readouterr().err
 
 
-def test_the_queues_come_from_the_environment(stack: LocalStack, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_queues_come_from_the_environment(stack: MotoStack, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DEAD_LETTER_QUEUE_URL", stack.dlq_url)
     monkeypatch.setenv("BOOKINGS_QUEUE_URL", stack.queue_url)
     sent = _fill_dlq(stack, _bookings(2))
@@ -159,14 +159,14 @@ def test_the_queues_come_from_the_environment(stack: LocalStack, monkeypatch: py
     assert Counter(_drain(stack, stack.queue_url)) == Counter(sent)
 
 
-def test_the_old_tool_still_works(stack: LocalStack) -> None:
+def test_the_old_tool_still_works(stack: MotoStack) -> None:
     sent = _fill_dlq(stack, _bookings(1))
     assert shim.main(["--dlq-url", stack.dlq_url, "--queue-url", stack.queue_url, *FAST]) == 0
     assert Counter(_drain(stack, stack.queue_url)) == Counter(sent)
 
 
 def test_an_unreachable_dlq_names_aws_and_the_setting(
-    stack: LocalStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    stack: MotoStack, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from tools.local_aws import free_port
 

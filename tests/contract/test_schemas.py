@@ -18,7 +18,7 @@ from record_task.sources.bodies import parse_json_body
 from record_task.sources.direct import FIELDS, parse_direct
 from record_task.sources.registry import BY_NAME, SOURCES, parse_bookings, shape_of
 from tests.schemas import SCHEMAS, assert_valid, problems_with
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -321,7 +321,7 @@ def test_a_task_made_for_a_neighbour_names_its_booking() -> None:
     assert_valid({**CREATED, "tasks": [_task(), _task(taskId="t-2", bookingId="b-0")]}, "result.schema.json")
 
 
-def test_the_stack_fixture_fails_a_test_whose_result_breaks_the_schema(stack: LocalStack) -> None:
+def test_the_stack_fixture_fails_a_test_whose_result_breaks_the_schema(stack: MotoStack) -> None:
     stack.client("sns").publish(
         TopicArn=stack.topic_arn,
         Message=json.dumps({**CREATED, "status": "queued"}),
@@ -331,7 +331,7 @@ def test_the_stack_fixture_fails_a_test_whose_result_breaks_the_schema(stack: Lo
         stack.results()
 
 
-def test_the_stack_fixture_checks_the_filter_attributes(stack: LocalStack) -> None:
+def test_the_stack_fixture_checks_the_filter_attributes(stack: MotoStack) -> None:
     stack.client("sns").publish(
         TopicArn=stack.topic_arn,
         Message=json.dumps(CREATED),

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EMULATOR_KEYS
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 WEBHOOK_SECRETS = {
     "CALCOM_WEBHOOK_SECRET": "calcom-test-secret",
@@ -21,7 +21,7 @@ WEBHOOK_SECRETS = {
 
 
 @pytest.fixture
-def load_handler(stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
+def load_handler(stack: MotoStack, emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[..., ModuleType]:
     """Import (again) `handler` with this environment: it builds everything at import, as in Lambda."""
 
     def load(**env: str) -> ModuleType:

@@ -14,7 +14,7 @@ from record_task.sources.signatures import sign_calcom, sign_calendly
 from tests.e2e.conftest import WEBHOOK_SECRETS as SECRETS
 from tools import sample_events
 from tools.lambda_events import FakeContext, http_event, scheduled_event, sqs_event, sqs_record
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -49,7 +49,7 @@ def live(emulator: Any) -> list[str]:
     return sorted(t["StreamName"] for t in emulator.tasks if t["Status"] != "deleted")
 
 
-def test_calcom_created_rescheduled_cancelled(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+def test_calcom_created_rescheduled_cancelled(handler: ModuleType, stack: MotoStack, emulator: Any) -> None:
     start = soon()
     assert status(calcom(handler, sample_events.calcom("booking_created", start))) == (201, "created")
     assert status(calcom(handler, sample_events.calcom("booking_created", start))) == (200, "created")
@@ -90,7 +90,7 @@ def test_calcom_bad_signatures_are_401(handler: ModuleType, emulator: Any, heade
 
 
 def test_calendly_group_event_records_once_and_cancels_when_nobody_is_left(
-    handler: ModuleType, stack: LocalStack, emulator: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any
 ) -> None:
     start = soon()
     first = sample_events.calendly("group_invitee_created_first", start)
@@ -125,7 +125,7 @@ def test_calendly_stale_signature_is_a_replay(handler: ModuleType, emulator: Any
     assert response["statusCode"] == 401 and "replay" in response["body"].lower()
 
 
-def test_calendly_payload_without_scheduled_event_is_rejected(handler: ModuleType, stack: LocalStack) -> None:
+def test_calendly_payload_without_scheduled_event_is_rejected(handler: ModuleType, stack: MotoStack) -> None:
     body = sample_events.fixture("calendly/invitee_canceled_old_subscription.json")
     response = calendly(handler, body)
     assert response["statusCode"] == 400
@@ -133,7 +133,7 @@ def test_calendly_payload_without_scheduled_event_is_rejected(handler: ModuleTyp
 
 
 def test_far_bookings_are_deferred_from_every_source_and_entry_point(
-    handler: ModuleType, stack: LocalStack, emulator: Any, clock: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any, clock: Any
 ) -> None:
     far = soon() + 21 * DAY
     assert status(calcom(handler, sample_events.calcom("booking_created", far))) == (202, "deferred")

@@ -19,7 +19,7 @@ from record_task.sources.registry import parse_bookings
 from record_task.sources.signatures import sign_calcom
 from tests.conftest import Clock
 from tools.lambda_events import FakeContext, direct, http_event, scheduled_event, sqs_event, sqs_record
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.sample_events import CALCOM_SECRET, signed_direct
 
 HOUR = 3600
@@ -37,7 +37,7 @@ def body(response: dict[str, Any]) -> dict[str, Any]:
 # -- queue ------------------------------------------------------------------------------------------------------
 
 
-def test_batch_reports_only_the_transient_failure(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+def test_batch_reports_only_the_transient_failure(handler: ModuleType, stack: MotoStack, emulator: Any) -> None:
     t = now()
     (busy,) = parse_bookings(direct("busy", t + HOUR, t + 2 * HOUR))
     held = Entry(booking_key(busy.source, busy.booking_id), State.CREATING, busy, lease_until=t + 600)
@@ -56,7 +56,7 @@ def test_batch_reports_only_the_transient_failure(handler: ModuleType, stack: Lo
     assert len(emulator.tasks) == 2
 
 
-def test_rejections_name_the_field(handler: ModuleType, stack: LocalStack) -> None:
+def test_rejections_name_the_field(handler: ModuleType, stack: MotoStack) -> None:
     t = now()
     handler.queue(sqs_event(sqs_record(direct("b", t + HOUR, "2026-12-01T10:00:00"))), FakeContext())
     (result,) = stack.results()
@@ -73,7 +73,7 @@ def test_a_batch_that_failed_entirely_is_returned_not_raised(handler: ModuleType
 
 
 def test_last_delivery_publishes_failed_before_the_dead_letter_queue(
-    handler: ModuleType, stack: LocalStack, emulator: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any
 ) -> None:
     t = now()
     emulator.inject("CreateRecordTask", "InternalError", times=1000)
@@ -84,7 +84,7 @@ def test_last_delivery_publishes_failed_before_the_dead_letter_queue(
 
 
 def test_duplicate_delivery_creates_one_task_and_one_result(
-    handler: ModuleType, stack: LocalStack, emulator: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any
 ) -> None:
     t = now()
     record = sqs_record(direct("b", t + HOUR, t + 2 * HOUR), message_id="m-1")
@@ -94,7 +94,7 @@ def test_duplicate_delivery_creates_one_task_and_one_result(
 
 
 def test_redelivery_through_real_sqs_ends_in_the_dead_letter_queue(
-    handler: ModuleType, stack: LocalStack, emulator: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any
 ) -> None:
     """SQS itself redelivers what the handler reports, then moves it to the DLQ."""
     sqs = stack.client("sqs")
@@ -119,7 +119,7 @@ def test_redelivery_through_real_sqs_ends_in_the_dead_letter_queue(
     assert [r["status"] for r in stack.results()] == ["failed"]
 
 
-def test_source_attribute_selects_the_parser(handler: ModuleType, stack: LocalStack) -> None:
+def test_source_attribute_selects_the_parser(handler: ModuleType, stack: MotoStack) -> None:
     t = now()
     record = sqs_record(direct("b", t + HOUR, t + 2 * HOUR), source="calcom")
     handler.queue(sqs_event(record), FakeContext())
@@ -127,7 +127,7 @@ def test_source_attribute_selects_the_parser(handler: ModuleType, stack: LocalSt
     assert result["status"] == "rejected"
 
 
-def test_a_rejection_names_the_source_its_shape_shows(handler: ModuleType, stack: LocalStack) -> None:
+def test_a_rejection_names_the_source_its_shape_shows(handler: ModuleType, stack: MotoStack) -> None:
     """Without a `source` attribute the rejected body's shape still says where it came from; the same
     bad body through the webhook is then the same rejection, and through another source's route a new one."""
     t = now()
@@ -147,7 +147,7 @@ def test_a_rejection_names_the_source_its_shape_shows(handler: ModuleType, stack
     assert (published["source"], published["error"]["field"]) == ("calcom", "body")
 
 
-def test_an_event_that_is_not_from_sqs_is_answered_not_raised(handler: ModuleType, stack: LocalStack) -> None:
+def test_an_event_that_is_not_from_sqs_is_answered_not_raised(handler: ModuleType, stack: MotoStack) -> None:
     for event in ({}, {"Records": "x"}):
         assert handler.queue(event, FakeContext()) == {"batchItemFailures": []}
     assert stack.results() == []
@@ -162,7 +162,7 @@ def test_a_sweep_event_with_an_unreadable_time_uses_the_wall_clock(handler: Modu
 # -- webhook ----------------------------------------------------------------------------------------------------
 
 
-def test_webhook_status_codes(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+def test_webhook_status_codes(handler: ModuleType, stack: MotoStack, emulator: Any) -> None:
     t = now()
     valid = json.dumps(direct("w-1", t + HOUR, t + 2 * HOUR))
     created = handler.webhook(signed_direct(valid), FakeContext())
@@ -248,7 +248,7 @@ def test_configuration_error_is_reported_not_crashed(load_handler: Callable[...,
 # -- sweep ------------------------------------------------------------------------------------------------------
 
 
-def test_sweep_uses_the_scheduled_time(handler: ModuleType, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_sweep_uses_the_scheduled_time(handler: ModuleType, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     t = now()
     start = t + 21 * DAY
     handler.queue(sqs_event(sqs_record(direct("far", start, start + HOUR))), FakeContext())

@@ -15,7 +15,7 @@ import pytest
 from record_task.ledger.items import State, booking_key
 from tests.conftest import Clock
 from tools.lambda_events import FakeContext, direct, scheduled_event, sqs_event, sqs_record
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.sample_events import signed_direct
 
 HOUR, DAY = 3600, 86400
@@ -38,7 +38,7 @@ def creates(emulator: Any) -> int:
 
 @pytest.mark.parametrize("code", [REVOKED, "AuthFailure.SignatureFailure", "ResourceNotFound.StopService"])
 def test_queue_a_wrong_key_is_retried_then_created_once_fixed(
-    handler: ModuleType, stack: LocalStack, emulator: Any, code: str
+    handler: ModuleType, stack: MotoStack, emulator: Any, code: str
 ) -> None:
     t = int(time.time())
     payload = direct("k-1", t + HOUR, t + 2 * HOUR)
@@ -52,7 +52,7 @@ def test_queue_a_wrong_key_is_retried_then_created_once_fixed(
 
 
 def test_queue_last_delivery_says_failed_and_a_redrive_after_the_fix_creates(
-    handler: ModuleType, stack: LocalStack, emulator: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any
 ) -> None:
     t = int(time.time())
     payload = direct("k-2", t + HOUR, t + 2 * HOUR)
@@ -66,7 +66,7 @@ def test_queue_last_delivery_says_failed_and_a_redrive_after_the_fix_creates(
     assert deliver(handler, payload, 1, message_id="m-again") == [] and len(emulator.tasks) == 1
 
 
-def test_a_permanent_refusal_stays_final(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+def test_a_permanent_refusal_stays_final(handler: ModuleType, stack: MotoStack, emulator: Any) -> None:
     t = int(time.time())
     payload = direct("k-3", t + HOUR, t + 2 * HOUR)
     emulator.inject("CreateRecordTask", "InvalidParameterValue.TemplateId")
@@ -77,7 +77,7 @@ def test_a_permanent_refusal_stays_final(handler: ModuleType, stack: LocalStack,
     assert creates(emulator) == 1 and emulator.tasks == []
 
 
-def queued_messages(stack: LocalStack) -> list[dict[str, Any]]:
+def queued_messages(stack: MotoStack) -> list[dict[str, Any]]:
     sqs = stack.client("sqs")
     answer = sqs.receive_message(QueueUrl=stack.queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
     return list(answer.get("Messages", []))
@@ -85,7 +85,7 @@ def queued_messages(stack: LocalStack) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("code", ["RequestLimitExceeded", "InternalError", REVOKED])
 def test_webhook_queues_what_it_cannot_carry_out_and_the_queue_creates_it_once(
-    handler: ModuleType, stack: LocalStack, emulator: Any, code: str
+    handler: ModuleType, stack: MotoStack, emulator: Any, code: str
 ) -> None:
     t = int(time.time())
     text = json.dumps(direct("w-1", t + HOUR, t + 2 * HOUR))
@@ -104,7 +104,7 @@ def test_webhook_queues_what_it_cannot_carry_out_and_the_queue_creates_it_once(
 
 
 def test_webhook_whose_rate_share_is_used_up_queues_at_once(
-    load_handler: Callable[..., ModuleType], stack: LocalStack, emulator: Any
+    load_handler: Callable[..., ModuleType], stack: MotoStack, emulator: Any
 ) -> None:
     """The next slot is 2 s away, within the 10 s budget, but a webhook does not wait that long for one: its
     share is used up, and queueing answers the sender at once."""
@@ -120,7 +120,7 @@ def test_webhook_whose_rate_share_is_used_up_queues_at_once(
 
 
 def test_webhook_answers_503_only_when_it_can_neither_carry_out_nor_queue(
-    load_handler: Callable[..., ModuleType], stack: LocalStack, emulator: Any
+    load_handler: Callable[..., ModuleType], stack: MotoStack, emulator: Any
 ) -> None:
     handler = load_handler(BOOKINGS_QUEUE_URL=stack.queue_url + "-missing")
     t = int(time.time())
@@ -130,7 +130,7 @@ def test_webhook_answers_503_only_when_it_can_neither_carry_out_nor_queue(
 
 
 def test_sweep_holds_a_due_booking_until_the_key_is_fixed(
-    handler: ModuleType, stack: LocalStack, emulator: Any, clock: Clock
+    handler: ModuleType, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     t = int(clock.now)
     start = t + 10 * DAY
@@ -149,7 +149,7 @@ def test_sweep_holds_a_due_booking_until_the_key_is_fixed(
 
 
 def test_a_booking_held_until_its_window_is_over_fails_naming_the_error(
-    handler: ModuleType, stack: LocalStack, emulator: Any, clock: Clock
+    handler: ModuleType, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     t = int(clock.now)
     start = t + 10 * DAY

@@ -26,7 +26,7 @@ import pytest
 from record_task.sources.signatures import sign_direct
 from tests.schemas import problems_with
 from tools.emulator import start_emulator
-from tools.local_aws import LocalStack, free_port
+from tools.local_aws import MotoStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 OSLS = ROOT / "node_modules" / ".bin" / "osls"
@@ -104,7 +104,7 @@ def _post(url: str, body: str, headers: dict[str, str]) -> tuple[int, dict[str, 
 
 
 def test_a_signed_direct_booking_is_created_through_osls_offline(
-    offline: str, stack: LocalStack, live_emulator: Any
+    offline: str, stack: MotoStack, live_emulator: Any
 ) -> None:
     now = int(time.time())
     booking = {"BookingId": f"offline-{now}", "StreamName": f"room-offline-{now}", "StartTime": now + 3600,
@@ -119,7 +119,7 @@ def test_a_signed_direct_booking_is_created_through_osls_offline(
     assert [(r["status"], r["bookingId"]) for r in stack.results()] == [("created", booking["BookingId"])]
 
 
-def test_an_unsigned_booking_is_refused_by_the_function_behind_osls_offline(offline: str, stack: LocalStack) -> None:
+def test_an_unsigned_booking_is_refused_by_the_function_behind_osls_offline(offline: str, stack: MotoStack) -> None:
     status, answer = _post(f"{offline}/bookings", json.dumps({"BookingId": "b"}), {"Content-Type": "application/json"})
     assert status == 401 and answer["error"]["code"], answer
     assert not problems_with(answer, "webhook-answer.schema.json", "/$defs/error")

@@ -13,7 +13,7 @@ import pytest
 
 from record_task.sources.signatures import sign_calcom
 from tools.lambda_events import FakeContext, direct, http_event, sqs_event, sqs_record
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.sample_events import CALCOM_SECRET, calcom, signed_direct
 
 HOUR = 3600
@@ -30,7 +30,7 @@ def creates(emulator: Any) -> int:
 # -- 1. a rejection does not claim the booking id ------------------------------------------------------------
 
 
-def test_a_corrected_direct_booking_is_judged_on_its_own(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+def test_a_corrected_direct_booking_is_judged_on_its_own(handler: ModuleType, stack: MotoStack, emulator: Any) -> None:
     t = int(time.time())
     stale = json.dumps(direct("x16", t - 2 * HOUR, t - HOUR))
     status, first = answer(handler.webhook(signed_direct(stale), FakeContext()))
@@ -43,7 +43,7 @@ def test_a_corrected_direct_booking_is_judged_on_its_own(handler: ModuleType, st
     assert [r["status"] for r in stack.results()] == ["rejected", "created"]
 
 
-def test_a_corrected_booking_on_the_queue_is_created(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+def test_a_corrected_booking_on_the_queue_is_created(handler: ModuleType, stack: MotoStack, emulator: Any) -> None:
     t = int(time.time())
     bad = sqs_record(direct("x17", t + HOUR, t + 2 * HOUR, StreamType=7), message_id="m-bad")
     good = sqs_record(direct("x17", t + HOUR, t + 2 * HOUR, StreamType=1), message_id="m-good")
@@ -57,7 +57,7 @@ def test_a_corrected_booking_on_the_queue_is_created(handler: ModuleType, stack:
 
 
 def test_a_calcom_booking_resent_with_a_valid_stream_type_is_recorded(
-    handler: ModuleType, stack: LocalStack, emulator: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any
 ) -> None:
     t = int(time.time()) // HOUR * HOUR + 2 * HOUR
     body = calcom("booking_created", t)
@@ -78,7 +78,7 @@ def test_a_calcom_booking_resent_with_a_valid_stream_type_is_recorded(
      ("StreamName", "s" * 5_000), ("EventType", "t" * 1_000)],
 )  # fmt: skip
 def test_an_oversized_field_is_rejected_naming_it_before_any_call(
-    handler: ModuleType, stack: LocalStack, emulator: Any, field: str, value: str
+    handler: ModuleType, stack: MotoStack, emulator: Any, field: str, value: str
 ) -> None:
     t = int(time.time())
     booking = {**direct("big", t + HOUR, t + 2 * HOUR), field: value}
@@ -91,7 +91,7 @@ def test_an_oversized_field_is_rejected_naming_it_before_any_call(
         assert len(json.dumps(published)) < 4096  # what a result echoes of the input is bounded
 
 
-def test_a_huge_calcom_trigger_is_answered_with_a_small_result(handler: ModuleType, stack: LocalStack) -> None:
+def test_a_huge_calcom_trigger_is_answered_with_a_small_result(handler: ModuleType, stack: MotoStack) -> None:
     text = json.dumps({"triggerEvent": "X" * 200_000, "createdAt": "2026-11-27T00:00:00Z", "payload": {"uid": "u"}})
     event = http_event("/webhooks/calcom", text, {"X-Cal-Signature-256": sign_calcom(text, CALCOM_SECRET)})
     status, result = answer(handler.webhook(event, FakeContext()))
@@ -119,7 +119,7 @@ def sns_envelope(message: dict[str, Any], source: str | None) -> dict[str, Any]:
 
 @pytest.mark.parametrize("source", [None, "direct"])
 def test_an_sns_envelope_on_the_queue_is_unwrapped(
-    handler: ModuleType, stack: LocalStack, emulator: Any, source: str | None
+    handler: ModuleType, stack: MotoStack, emulator: Any, source: str | None
 ) -> None:
     t = int(time.time())
     record = sqs_record(sns_envelope(direct("fan-in", t + HOUR, t + 2 * HOUR), source), message_id="m-sns")
@@ -128,7 +128,7 @@ def test_an_sns_envelope_on_the_queue_is_unwrapped(
     assert (result["status"], result["bookingId"], result["source"]) == ("created", "fan-in", "direct")
 
 
-def test_an_sns_envelope_naming_another_source_is_refused(handler: ModuleType, stack: LocalStack) -> None:
+def test_an_sns_envelope_naming_another_source_is_refused(handler: ModuleType, stack: MotoStack) -> None:
     t = int(time.time())
     record = sqs_record(sns_envelope(direct("fan-in", t + HOUR, t + 2 * HOUR), "calcom"), message_id="m-sns")
     assert handler.queue(sqs_event(record), FakeContext()) == {"batchItemFailures": []}
@@ -139,7 +139,7 @@ def test_an_sns_envelope_naming_another_source_is_refused(handler: ModuleType, s
 # -- 6. direct fields without a BookingId name BookingId ----------------------------------------------------
 
 
-def test_a_queue_body_of_direct_fields_without_a_booking_id_names_it(handler: ModuleType, stack: LocalStack) -> None:
+def test_a_queue_body_of_direct_fields_without_a_booking_id_names_it(handler: ModuleType, stack: MotoStack) -> None:
     t = int(time.time())
     body = {k: v for k, v in direct("gone", t + HOUR, t + 2 * HOUR).items() if k != "BookingId"}
     assert handler.queue(sqs_event(sqs_record(body)), FakeContext()) == {"batchItemFailures": []}

@@ -14,7 +14,7 @@ import pytest
 from record_task.recordings.signature import sign_callback
 from tools.lambda_events import FakeContext, direct, http_event
 from tools.local_api import local_api
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.sample_events import signed_direct
 
 HOUR = 3600
@@ -45,7 +45,7 @@ def statuses(results: list[dict[str, Any]]) -> list[str]:
 
 
 def test_a_created_booking_goes_on_to_recorded_with_its_file(
-    handler: ModuleType, stack: LocalStack, callbacks_to: Any
+    handler: ModuleType, stack: MotoStack, callbacks_to: Any
 ) -> None:
     t = int(time.time())
     created = book(handler, "rec-1", t + HOUR, t + 2 * HOUR)
@@ -75,7 +75,7 @@ def test_a_created_booking_goes_on_to_recorded_with_its_file(
 
 
 def test_a_callback_delivered_again_publishes_nothing_new(
-    handler: ModuleType, stack: LocalStack, callbacks_to: Any
+    handler: ModuleType, stack: MotoStack, callbacks_to: Any
 ) -> None:
     t = int(time.time())
     task_id = book(handler, "rec-2", t + HOUR, t + 2 * HOUR)["tasks"][0]["taskId"]
@@ -88,7 +88,7 @@ def test_a_callback_delivered_again_publishes_nothing_new(
     assert stack.results() == []
 
 
-def test_a_split_booking_reports_a_file_per_task(handler: ModuleType, stack: LocalStack, callbacks_to: Any) -> None:
+def test_a_split_booking_reports_a_file_per_task(handler: ModuleType, stack: MotoStack, callbacks_to: Any) -> None:
     t = int(time.time())
     created = book(handler, "rec-split", t + HOUR, t + 31 * HOUR)
     task_ids = [task["taskId"] for task in created["tasks"]]
@@ -108,7 +108,7 @@ def test_a_split_booking_reports_a_file_per_task(handler: ModuleType, stack: Loc
       ["recording_started", "recording_paused", "recording_resumed", "recording_failed"])],
 )  # fmt: skip
 def test_status_changes_are_published_for_the_booking(
-    handler: ModuleType, stack: LocalStack, callbacks_to: Any, sent: tuple[str, ...], expected: list[str]
+    handler: ModuleType, stack: MotoStack, callbacks_to: Any, sent: tuple[str, ...], expected: list[str]
 ) -> None:
     t = int(time.time())
     task_id = book(handler, "rec-status", t + HOUR, t + 2 * HOUR)["tasks"][0]["taskId"]
@@ -119,7 +119,7 @@ def test_status_changes_are_published_for_the_booking(
 
 
 def test_an_abnormal_recording_names_no_task_but_is_placed_by_its_session(
-    handler: ModuleType, stack: LocalStack, callbacks_to: Any
+    handler: ModuleType, stack: MotoStack, callbacks_to: Any
 ) -> None:
     t = int(time.time())
     task_id = book(handler, "rec-341", t + HOUR, t + 2 * HOUR)["tasks"][0]["taskId"]
@@ -131,7 +131,7 @@ def test_an_abnormal_recording_names_no_task_but_is_placed_by_its_session(
     assert abnormal["recordEvent"]["exception"]["type"] == callbacks_to.sent_callbacks[-1].body["exception"]["type"]
 
 
-def test_a_task_no_booking_owns_is_skipped_once(handler: ModuleType, stack: LocalStack, emulator: Any) -> None:
+def test_a_task_no_booking_owns_is_skipped_once(handler: ModuleType, stack: MotoStack, emulator: Any) -> None:
     t = int(time.time())
     body: dict[str, Any] = {"event_type": 100, "task_id": "not-ours", "stream_id": "other", "file_id": "f-1",
             "file_format": "mp4", "video_url": "https://x/y.mp4", "start_time": t, "end_time": t + 60,
@@ -145,7 +145,7 @@ def test_a_task_no_booking_owns_is_skipped_once(handler: ModuleType, stack: Loca
     assert callback(handler, body)["statusCode"] == 200 and stack.results() == []
 
 
-def test_other_events_are_answered_and_not_published(handler: ModuleType, stack: LocalStack) -> None:
+def test_other_events_are_answered_and_not_published(handler: ModuleType, stack: MotoStack) -> None:
     t = int(time.time()) + 600
     answer = callback(handler, {"event_type": 1, "stream_id": "room", "t": t, "sign": sign_callback(KEY, t)})
     assert answer["statusCode"] == 200 and stack.results() == []
@@ -165,7 +165,7 @@ def signed_body(t: int, key: str = KEY) -> dict[str, Any]:
     ],
 )
 def test_an_unproven_callback_is_401(
-    handler: ModuleType, stack: LocalStack, body: Callable[[int], Any], says: str
+    handler: ModuleType, stack: MotoStack, body: Callable[[int], Any], says: str
 ) -> None:
     made = body(int(time.time()))
     raw = made if isinstance(made, str) else json.dumps(made)
@@ -182,7 +182,7 @@ def test_without_a_key_the_route_is_closed(load_handler: Callable[..., ModuleTyp
 
 
 def test_a_cancelled_bookings_recording_is_still_reported(
-    handler: ModuleType, stack: LocalStack, callbacks_to: Any
+    handler: ModuleType, stack: MotoStack, callbacks_to: Any
 ) -> None:
     t = int(time.time())
     task_id = book(handler, "rec-cancel", t - 60, t + HOUR)["tasks"][0]["taskId"]  # recording now

@@ -8,13 +8,13 @@ import time
 from types import ModuleType
 from typing import Any
 
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.soak.revoked import revoked_phase
 from tools.soak.workload import make_bookings
 
 
 def test_bookings_held_by_a_revoked_key_are_all_created_once_it_is_restored(
-    handler: ModuleType, stack: LocalStack, emulator: Any
+    handler: ModuleType, stack: MotoStack, emulator: Any
 ) -> None:
     messages = make_bookings(20, int(time.time()), "revoked")
     report = revoked_phase(handler.queue, emulator, stack.results, messages, 6.0, stack.max_receive_count)

@@ -17,7 +17,7 @@ import pytest
 from tests.conftest import EMULATOR_KEYS, Clock
 from tools import sample_events
 from tools.lambda_events import FakeContext
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.soak.env import load_handler
 
 SECRETS = {
@@ -85,7 +85,7 @@ class Harness:
 
 
 @pytest.fixture
-def fuzz(stack: LocalStack, emulator: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
+def fuzz(stack: MotoStack, emulator: Any, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     env = {
         **stack.env(),
         **EMULATOR_KEYS,

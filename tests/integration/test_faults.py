@@ -16,7 +16,7 @@ import pytest
 
 from tools.faults import FAULT_KINDS, FaultProxy, PublishFaults
 from tools.lambda_events import FakeContext, sqs_event, sqs_record
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.soak.env import load_handler, soak_env
 from tools.soak.kill import lambda_timeout
 from tools.soak.sqs import Message, SqsSimulator
@@ -35,7 +35,7 @@ def proxy(emulator: Any) -> Iterator[FaultProxy]:
         yield running
 
 
-def _load(stack: LocalStack, endpoint: str, monkeypatch: pytest.MonkeyPatch, **extra: str) -> Any:
+def _load(stack: MotoStack, endpoint: str, monkeypatch: pytest.MonkeyPatch, **extra: str) -> Any:
     for name, value in {**soak_env(stack.env(), endpoint, lease_seconds=LEASE), **extra}.items():
         monkeypatch.setenv(name, value)
     return load_handler()
@@ -50,7 +50,7 @@ def _messages(count: int, run: str, **options: Any) -> list[Message]:
 
 @pytest.mark.parametrize("kind", FAULT_KINDS)
 def test_each_fault_kind_on_the_first_call_still_ends_in_one_task_and_one_result(
-    kind: str, stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    kind: str, stack: MotoStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FaultProxy(emulator.endpoint, rate=0.0, script=[kind]) as proxy:
         handler = _load(stack, proxy.endpoint, monkeypatch)
@@ -64,7 +64,7 @@ def test_each_fault_kind_on_the_first_call_still_ends_in_one_task_and_one_result
 
 
 def test_a_failing_publish_is_sent_again_on_redelivery_without_a_second_task(
-    stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    stack: MotoStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     faults = PublishFaults(rate=1.0)
     with faults.installed():
@@ -82,7 +82,7 @@ def test_a_failing_publish_is_sent_again_on_redelivery_without_a_second_task(
 
 
 def test_two_copies_redelivered_together_after_a_failed_publish_publish_the_result_once(
-    stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    stack: MotoStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     faults = PublishFaults(rate=0.0, script=["InternalError"], delay_seconds=0.5)  # slow: both copies read first
     with faults.installed():
@@ -101,7 +101,7 @@ def test_two_copies_redelivered_together_after_a_failed_publish_publish_the_resu
 
 
 def test_soak_every_booking_ends_in_one_task_and_its_result_or_the_dlq(
-    stack: LocalStack, proxy: FaultProxy, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    stack: MotoStack, proxy: FaultProxy, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     proxy.set_rate(0.30)
     publish_faults = PublishFaults(rate=0.10, seed=SEED)
@@ -120,7 +120,7 @@ def test_soak_every_booking_ends_in_one_task_and_its_result_or_the_dlq(
 
 
 def test_a_lambda_killed_mid_batch_is_recovered_on_redelivery_with_one_task_per_booking(
-    stack: LocalStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    stack: MotoStack, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = {**soak_env(stack.env(), emulator.endpoint, lease_seconds=2), "LIVE_API_RATE_PER_SECOND": "4"}
     handler = _load(stack, emulator.endpoint, monkeypatch)

@@ -14,14 +14,14 @@ from record_task.ledger.items import Entry, State, booking_key
 from record_task.model.booking import Booking, StreamFields
 from record_task.model.results import Result, TaskRecord
 from tests.conftest import Clock
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 NOW = 1_800_000_000
 HOUR = 3600
 
 
 @pytest.fixture
-def ledger(stack: LocalStack) -> DynamoLedger:
+def ledger(stack: MotoStack) -> DynamoLedger:
     return DynamoLedger(stack.bookings_table, stack.client("dynamodb"))
 
 
@@ -67,7 +67,7 @@ def test_an_item_is_written_once_and_the_loser_reads_the_winner_in_the_same_requ
 
 
 @pytest.fixture
-def requests_made(stack: LocalStack) -> Counter[str]:
+def requests_made(stack: MotoStack) -> Counter[str]:
     """DynamoDB requests by operation, from every client built after this (and the stack's own)."""
     counts: Counter[str] = Counter()
 

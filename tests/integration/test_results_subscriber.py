@@ -17,7 +17,7 @@ import pytest
 from record_task.errors import ErrorInfo
 from record_task.ledger.publisher import SnsPublisher
 from record_task.model.results import Result, Status, TaskRecord, iso
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "results-subscriber"
 WANTED = ["created", "failed", "recorded"]
@@ -78,7 +78,7 @@ def _drain(consumer: ModuleType, sqs: Any, queue_url: str, validator: Any) -> tu
 
 
 def test_the_queue_receives_only_the_filtered_statuses_all_valid(
-    stack: LocalStack, subscribe: ModuleType, consumer: ModuleType
+    stack: MotoStack, subscribe: ModuleType, consumer: ModuleType
 ) -> None:
     sns, sqs = stack.client("sns"), stack.client("sqs")
     made = subscribe.subscribe(sns, sqs, stack.topic_arn, "results-ops", WANTED)
@@ -95,7 +95,7 @@ def test_the_queue_receives_only_the_filtered_statuses_all_valid(
 
 
 def test_the_consumer_leaves_a_message_that_is_not_a_valid_result(
-    stack: LocalStack, subscribe: ModuleType, consumer: ModuleType
+    stack: MotoStack, subscribe: ModuleType, consumer: ModuleType
 ) -> None:
     sqs = stack.client("sqs")
     made = subscribe.subscribe(stack.client("sns"), sqs, stack.topic_arn, "results-ops", WANTED)

@@ -13,7 +13,7 @@ from record_task.ledger.items import Entry, State, booking_key
 from record_task.model.booking import Action, Booking, StreamFields
 from record_task.model.tasks import RecordTaskRequest
 from tests.conftest import Clock
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 
 HOUR = 3600
 DAY = 24 * HOUR
@@ -51,7 +51,7 @@ def claimed_elsewhere(app: Any, b: Booking, request: RecordTaskRequest, lease_un
 
 
 def test_create_publishes_one_result_and_records_the_task(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     outcome = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
@@ -67,7 +67,7 @@ def test_create_publishes_one_result_and_records_the_task(
 
 
 def test_duplicate_yields_the_first_outcome_without_a_second_task_or_result(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     first = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
@@ -76,7 +76,7 @@ def test_duplicate_yields_the_first_outcome_without_a_second_task_or_result(
     assert creates(emulator) == 1 and len(stack.results()) == 1
 
 
-def remove_topic(stack: LocalStack) -> Callable[[], None]:
+def remove_topic(stack: MotoStack) -> Callable[[], None]:
     """Delete the results topic (publishing fails); the returned call puts it back as it was."""
     sns = stack.client("sns")
     subscriptions = sns.list_subscriptions_by_topic(TopicArn=stack.topic_arn)["Subscriptions"]
@@ -96,7 +96,7 @@ def remove_topic(stack: LocalStack) -> Callable[[], None]:
 
 
 def test_publish_failure_then_retry_publishes_without_creating_again(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     restore_topic = remove_topic(stack)  # a missing topic is the operator's to fix: held, never final
@@ -110,7 +110,7 @@ def test_publish_failure_then_retry_publishes_without_creating_again(
     assert [r["status"] for r in stack.results()] == ["created"]
 
 
-def test_invalid_booking_is_rejected_and_published(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_invalid_booking_is_rejected_and_published(app: Any, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     result = app.decision.handle(booking("b-1", now + HOUR, now + HOUR), now).primary
     assert result.status == "rejected" and result.error is not None and result.error.field == "EndTime"
@@ -133,7 +133,7 @@ def test_transient_failure_releases_the_claim_and_the_retry_creates_once(
 
 
 def test_interrupted_attempt_is_adopted_not_created_twice(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     """A task made by an attempt that died before recording it is found through DescribeRecordTask."""
     now = int(clock.now)
@@ -146,7 +146,7 @@ def test_interrupted_attempt_is_adopted_not_created_twice(
     assert creates(emulator) == 1
 
 
-def test_permanent_refusal_is_failed_and_not_retried(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_permanent_refusal_is_failed_and_not_retried(app: Any, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus")
     result = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
@@ -161,7 +161,7 @@ def test_permanent_refusal_is_failed_and_not_retried(app: Any, stack: LocalStack
     ids=["before", "during", "after"],
 )
 def test_cancel_before_during_after_the_window(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock, offset: int, status: str, operation: str | None
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock, offset: int, status: str, operation: str | None
 ) -> None:
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
@@ -176,7 +176,7 @@ def test_cancel_before_during_after_the_window(
     assert [r["status"] for r in stack.results()] == ["created", status]
 
 
-def test_cancel_before_create_keeps_a_tombstone(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_cancel_before_create_keeps_a_tombstone(app: Any, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     cancel = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now).primary
     assert cancel.status == "skipped" and "later create" in (cancel.reason or "")
@@ -186,7 +186,7 @@ def test_cancel_before_create_keeps_a_tombstone(app: Any, stack: LocalStack, emu
 
 
 def test_reschedule_cancels_the_old_booking_and_creates_the_new(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     app.decision.handle(booking("old", now + HOUR, now + 2 * HOUR), now)
@@ -200,7 +200,7 @@ def test_reschedule_cancels_the_old_booking_and_creates_the_new(
 
 
 def test_a_create_repeated_after_its_cancel_is_skipped_not_answered_with_the_deleted_task(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
@@ -212,7 +212,7 @@ def test_a_create_repeated_after_its_cancel_is_skipped_not_answered_with_the_del
 
 
 def test_the_same_booking_id_with_another_window_is_rejected_naming_it(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     first = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary
@@ -226,7 +226,7 @@ def test_the_same_booking_id_with_another_window_is_rejected_naming_it(
 
 
 def test_a_split_window_refused_half_way_leaves_no_partial_recording(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     emulator.inject("CreateRecordTask", "ResourceUnavailable.InvalidVodStatus", after=1)
@@ -237,7 +237,7 @@ def test_a_split_window_refused_half_way_leaves_no_partial_recording(
 
 
 def test_cancel_of_a_task_already_gone_at_the_api_is_cancelled(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     (task,) = app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now).primary.tasks
@@ -246,7 +246,7 @@ def test_cancel_of_a_task_already_gone_at_the_api_is_cancelled(
     assert result.status == "cancelled" and [t.operation for t in result.tasks] == ["deleted"]
 
 
-def test_a_cancel_the_api_refuses_is_failed(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_a_cancel_the_api_refuses_is_failed(app: Any, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     emulator.inject("DeleteRecordTask", "UnsupportedOperation")
@@ -255,7 +255,7 @@ def test_a_cancel_the_api_refuses_is_failed(app: Any, stack: LocalStack, emulato
     assert [t["Status"] for t in emulator.tasks] == ["created"]
 
 
-def test_a_repeated_cancel_answers_the_first_outcome(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_a_repeated_cancel_answers_the_first_outcome(app: Any, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     app.decision.handle(booking("b-1", now + HOUR, now + 2 * HOUR), now)
     first = app.decision.handle(booking("b-1", 0, 0, action="cancel"), now + 60).primary
@@ -265,7 +265,7 @@ def test_a_repeated_cancel_answers_the_first_outcome(app: Any, stack: LocalStack
 
 
 def test_cancel_during_a_create_waits_then_finishes_the_create_and_removes_it(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     """A cancel that meets a live claim is retried; once the claim lapsed it completes the interrupted
     create first (so it knows every task that exists), then removes what that made."""
@@ -295,7 +295,7 @@ def defer_far_booking(app: Any, clock: Clock) -> int:
 
 
 def test_far_booking_is_deferred_once_then_created_by_a_due_sweep(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     now = int(clock.now)
     start = now + 21 * DAY
@@ -337,7 +337,7 @@ def test_two_concurrent_sweeps_create_each_task_once(app_factory: Any, emulator:
     assert sum(s["created"] for s in summaries) == 12
 
 
-def test_cancel_before_activation_leaves_no_task(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_cancel_before_activation_leaves_no_task(app: Any, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     start = now + 21 * DAY
     app.decision.handle(booking("far", start, start + HOUR), now)
@@ -349,7 +349,7 @@ def test_cancel_before_activation_leaves_no_task(app: Any, stack: LocalStack, em
 
 
 def test_transient_failure_in_a_sweep_is_retried_by_the_next(
-    app_factory: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app_factory: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory(LIVE_RETRY_BUDGET_SECONDS="0.2")
     defer_far_booking(app, clock)
@@ -362,7 +362,7 @@ def test_transient_failure_in_a_sweep_is_retried_by_the_next(
 
 
 def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     defer_far_booking(app, clock)
     restore_topic = remove_topic(stack)
@@ -376,7 +376,7 @@ def test_a_sweep_whose_publish_failed_publishes_next_time_without_creating_again
 
 
 def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     defer_far_booking(app, clock)
     entry = app.ledger.get(booking_key("direct", "far"))
@@ -386,14 +386,14 @@ def test_a_sweep_leaves_a_booking_claimed_by_another_invocation(
 
 
 def test_a_sweep_near_the_end_of_its_time_leaves_the_rest_due(
-    app: Any, stack: LocalStack, emulator: Any, clock: Clock
+    app: Any, stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     defer_far_booking(app, clock)
     assert sweep(app, int(clock.now), 2)["retryLater"] == 1 and emulator.calls == []
     assert sweep(app, int(clock.now), 60)["created"] == 1
 
 
-def test_sweep_after_the_window_closed_rejects_it(app: Any, stack: LocalStack, emulator: Any, clock: Clock) -> None:
+def test_sweep_after_the_window_closed_rejects_it(app: Any, stack: MotoStack, emulator: Any, clock: Clock) -> None:
     now = int(clock.now)
     start = now + 21 * DAY
     app.decision.handle(booking("far", start, start + HOUR), now)

@@ -18,7 +18,7 @@ from record_task.model.results import Result
 from tests.conftest import Clock
 from tests.stream_checks import STEPS, Driver, Step, emulator_recording
 from tools.lambda_events import FakeContext, scheduled_event, sqs_event, sqs_record
-from tools.local_aws import LocalStack
+from tools.local_aws import MotoStack
 from tools.sample_events import signed_direct
 
 START = int(time.time()) // 3600 * 3600 + 3600  # every example starts here: the emulator's rules see this clock
@@ -26,7 +26,7 @@ HOUR = 3600
 Logger(service="record-task")  # the parent the package's child loggers need (handler.py makes it in Lambda)
 
 
-def driver(app: Any, stack: LocalStack, emulator: Any, clock: Clock, padding: int) -> Driver:
+def driver(app: Any, stack: MotoStack, emulator: Any, clock: Clock, padding: int) -> Driver:
     prefix = uuid.uuid4().hex[:8] + "-"  # streams and bookings of one example only
     published: list[Result] = []
 
@@ -43,7 +43,7 @@ def driver(app: Any, stack: LocalStack, emulator: Any, clock: Clock, padding: in
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=STEPS, padding=st.sampled_from([0, 300]))
 def test_every_step_keeps_one_recording_of_every_booked_second_on_the_emulator(
-    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock, steps: list[Step], padding: int
+    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock, steps: list[Step], padding: int
 ) -> None:
     clock.now = START
     app = app_factory(RECORD_LEAD_SECONDS=str(padding), RECORD_TAIL_SECONDS=str(padding))
@@ -64,7 +64,7 @@ def expect(model: Driver, windows: dict[str, tuple[int, int]]) -> None:
 
 
 def test_a_batch_of_ten_on_one_stream_through_the_queue(
-    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     """Ten back-to-back and overlapping classes in one SQS batch, handled in parallel threads."""
     app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
@@ -84,7 +84,7 @@ def test_a_batch_of_ten_on_one_stream_through_the_queue(
 
 
 def test_parallel_webhooks_on_one_stream(
-    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
     model = driver(app, stack, emulator, clock, 300)
@@ -105,7 +105,7 @@ def test_parallel_webhooks_on_one_stream(
 
 
 def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps(
-    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
     model = driver(app, stack, emulator, clock, 300)
@@ -121,7 +121,7 @@ def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps(
 
 
 def test_parallel_webhooks_booking_and_cancelling_on_one_stream(
-    app_factory: Callable[..., Any], stack: LocalStack, emulator: Any, clock: Clock
+    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
 ) -> None:
     app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
     model = driver(app, stack, emulator, clock, 300)

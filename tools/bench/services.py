@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.local_aws import LocalStack, free_port
+from tools.local_aws import MotoStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 EMULATOR_KEYS = {"TENCENTCLOUD_SECRET_ID": "AKIDEMULATOR", "TENCENTCLOUD_SECRET_KEY": "emulator-secret-key"}
@@ -66,8 +66,8 @@ class EmulatorControl:
 
 @dataclass(frozen=True)
 class Services:
-    stack: LocalStack  # SNS and SQS: the results topic and its reader
-    tables: LocalStack  # DynamoDB: the bookings table (same resource names)
+    stack: MotoStack  # SNS and SQS: the results topic and its reader
+    tables: MotoStack  # DynamoDB: the bookings table (same resource names)
     emulator: EmulatorControl
     pids: dict[str, int]  # the workloads read their CPU time
 
@@ -140,8 +140,8 @@ def running_services() -> Iterator[Services]:
         command = [sys.executable, "-m", "tools.emulator", "--port", str(port), *keys]
         pids["emulator"] = started.enter_context(_process(command, f"{emulator}/_emulator/tasks"))
         yield Services(
-            stack=LocalStack(endpoint=endpoints["moto sns+sqs"]).create(),
-            tables=LocalStack(endpoint=endpoints["moto dynamodb"]).create(),
+            stack=MotoStack(endpoint=endpoints["moto sns+sqs"]).create(),
+            tables=MotoStack(endpoint=endpoints["moto dynamodb"]).create(),
             emulator=EmulatorControl(emulator),
             pids=pids,
         )

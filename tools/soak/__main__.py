@@ -42,13 +42,13 @@ def main(argv: list[str] | None = None) -> int:
 
     from tools.emulator import start_emulator
     from tools.faults import FaultProxy, PublishFaults
-    from tools.local_aws import CREDENTIALS, LocalStack, moto_server
+    from tools.local_aws import CREDENTIALS, MotoStack, moto_server
 
     seed = args.seed if args.seed is not None else int(time.time())
     moto_errors = ServerErrors()
     logging.getLogger("werkzeug").addFilter(moto_errors)
     with ExitStack() as running:
-        stack = LocalStack(endpoint=running.enter_context(moto_server())).create()
+        stack = MotoStack(endpoint=running.enter_context(moto_server())).create()
         emulator = running.enter_context(start_emulator())
         proxy = running.enter_context(FaultProxy(emulator.endpoint, rate=args.fault_rate, seed=seed))
         publish_faults = running.enter_context(PublishFaults(args.publish_fault_rate, seed=seed).installed())
