@@ -49,7 +49,9 @@ def run_status(ctx: Context, args: argparse.Namespace) -> int:
     with reaching("AWS", f"BOOKINGS_TABLE and {AWS_SETTINGS}"):
         entry = ctx.ledger.get(pk)
     if entry is None or entry.state == State.VERDICT:
-        raise CliError(f"no booking {args.booking_id!r} from {args.source} in {ctx.setting('BOOKINGS_TABLE')}")
+        others = [name for name in BY_NAME if name != args.source]
+        raise CliError(f"no booking {args.booking_id!r} from {args.source} in {ctx.setting('BOOKINGS_TABLE')} "
+                       f"(another source? --source {' or '.join(others)})")  # fmt: skip
     checked = [(task, _in_tencent(ctx, task)) for task in entry.tasks]
     report = _status_report(entry, args.booking_id, args.source, checked)
     ctx.emit(report, _status_text(report, checked))
