@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from record_task.bookings.creation import TaskCreation
 from record_task.errors import PermanentFailure, TransientFailure
-from record_task.ledger.items import Entry, Slot, State, booking_key
+from record_task.ledger.items import CANCEL, CREATE, Entry, State, booking_key
 from record_task.ledger.outbox import Outbox
 from record_task.ledger.store import Ledger
 from record_task.model.booking import Booking
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from record_task.tencent.tasks import TaskApi
 
 TOMBSTONE_REASON = "booking not known yet: the cancellation is kept, so a later create is skipped"
-CANCEL = Slot("cancel")
 ATTEMPTS = 3  # each lost race means the item moved: read it again and decide on what is there
 
 
@@ -51,7 +50,7 @@ class Cancellation:
             if entry.state == State.CREATING:  # a lapsed claim: finish it first, so we know what to remove
                 finished = self.creation.resume(entry, now)
                 if finished is not None:
-                    self.outbox.send(pk, Slot("create"), finished)
+                    self.outbox.send(pk, CREATE, finished)
                 entry = self.ledger.get(pk)
                 continue
             result = self._end(entry, booking, now)

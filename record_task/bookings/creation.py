@@ -12,7 +12,7 @@ from aws_lambda_powertools import Logger
 from record_task.bookings.plan import plan_recording
 from record_task.bookings.stream_tasks import StreamTasks
 from record_task.config import Settings
-from record_task.errors import InvalidBooking, OperatorError, PermanentFailure, RecordTaskError, TransientFailure
+from record_task.errors import InvalidBooking, OperatorError, PermanentFailure, TransientFailure
 from record_task.ledger.items import Entry, State
 from record_task.ledger.store import Ledger
 from record_task.model.booking import Booking
@@ -48,16 +48,15 @@ class TaskCreation:
     ) -> Result:
         """Create every planned task (adopting those a lapsed claim made) and store the result unpublished."""
         assert entry.booking is not None
-        tasks: list[TaskRecord] = []
         try:
-            # on its stream (docs/contract.md, "Streams"): a lapsed attempt's tasks are adopted there
-            tasks.extend(self.streams.join(entry, requests, lease_until, now, recovering=recovering))
+            # on its stream (docs/contract.md, "Streams"): a lapsed attempt's tasks are adopted there, and a
+            # permanent refusal undoes the creates of this change there
+            tasks = self.streams.join(entry, requests, lease_until, now, recovering=recovering)
         except (TransientFailure, OperatorError) as exc:  # the retry adopts what was made; nothing is final
             held = exc.info.to_dict() if isinstance(exc, OperatorError) else None
             self.ledger.release(entry.pk, lease_until, held)
             raise
         except PermanentFailure as exc:
-            self._undo(tasks)
             result = Result.for_booking(entry.booking, "failed", now, error=exc.info)
             return self._finish(entry, lease_until, State.FAILED, result, (), now)
         result = Result.for_booking(entry.booking, "created", now, tasks=tuple(tasks))
@@ -98,14 +97,6 @@ class TaskCreation:
             # Our lease lapsed and another attempt took the booking over: it adopts these tasks.
             raise TransientFailure("the booking was taken over by another attempt; retry", code="InProgress")
         return result
-
-    def _undo(self, tasks: list[TaskRecord]) -> None:
-        """A split window failed half-way: remove the pieces made, so no partial recording is left."""
-        for task in tasks:
-            try:
-                self.api.delete_record_task(task.task_id, task.region)
-            except RecordTaskError as exc:
-                logger.warning("could not remove a partial task", extra={"task_id": task.task_id, "error": exc.code})
 
 
 def _too_late(held: dict[str, Any]) -> InvalidBooking:

@@ -16,7 +16,7 @@ from record_task.bookings.creation import TaskCreation, what_is_recorded
 from record_task.bookings.plan import plan_recording
 from record_task.config import Settings
 from record_task.errors import ErrorInfo, InvalidBooking, PermanentFailure, RecordTaskError, TransientFailure
-from record_task.ledger.items import Entry, Slot, State, booking_key
+from record_task.ledger.items import CREATE, Entry, State, booking_key
 from record_task.ledger.outbox import Outbox, Outcome
 from record_task.ledger.store import Ledger
 from record_task.model.booking import Booking
@@ -96,9 +96,9 @@ class BookingDecision:
         try:
             plan = plan_recording(booking, self.settings, now)
         except InvalidBooking as exc:
-            known = self.ledger.get(pk)  # a repeat of a booking decided earlier, whose window has passed?
+            known = self._known(pk, booking, now)  # a repeat of a booking decided earlier, whose window has passed?
             if known is not None:
-                return self._repeat(known, booking, now)
+                return known
             rejected = Result.for_booking(booking, "rejected", now, error=exc.info)
             return self._verdict(_digest(booking, "rejected"), rejected, now)
         if plan.deferred:
@@ -107,12 +107,12 @@ class BookingDecision:
             earlier = self.ledger.insert(entry, now, due_at=plan.due_at)
             if earlier is not None:
                 return self._repeat(earlier, booking, now)
-            self.outbox.send(pk, Slot("create"), result, still_due=True)
+            self.outbox.send(pk, CREATE, result, still_due=True)
             return result, False
         if not self.creation.api.has_room():  # a bounded (webhook) request queues it before any write,
-            known = self.ledger.get(pk)  # unless it is a repeat: that is answered as one
+            known = self._known(pk, booking, now)  # unless it is a repeat: that is answered as one
             if known is not None:
-                return self._repeat(known, booking, now)
+                return known
             raise TransientFailure("this instance's share of the API rate is used up", code="RateShareUsedUp")
         lease_until = self.creation.lease(now)
         claim = Entry(pk, State.CREATING, booking, plan.requests, lease_until=lease_until)
@@ -120,8 +120,13 @@ class BookingDecision:
         if earlier is not None:
             return self._repeat(earlier, booking, now)
         result = self.creation.create(claim, plan.requests, lease_until, now, recovering=False)
-        self.outbox.send(pk, Slot("create"), result)
+        self.outbox.send(pk, CREATE, result)
         return result, False
+
+    def _known(self, pk: str, booking: Booking, now: int) -> tuple[Result, bool] | None:
+        """The answer to a create for a booking the ledger already holds; None when it holds none."""
+        entry = self.ledger.get(pk)
+        return None if entry is None else self._repeat(entry, booking, now)
 
     def _repeat(self, entry: Entry, booking: Booking, now: int) -> tuple[Result, bool]:
         """A create for a booking the ledger holds: its first outcome, while that still answers it."""
@@ -143,9 +148,9 @@ class BookingDecision:
             resumed = None if entry.lease_alive(now) else self.creation.resume(entry, now)
             if resumed is None:
                 raise TransientFailure("the booking is being created by another invocation", code="InProgress")
-            self.outbox.send(entry.pk, Slot("create"), resumed)
+            self.outbox.send(entry.pk, CREATE, resumed)
             return resumed, False
-        earlier = self.outbox.again(entry, "create", now)
+        earlier = self.outbox.again(entry, CREATE.name, now)
         assert earlier is not None  # deferred, active and failed items all hold their create result
         return earlier
 

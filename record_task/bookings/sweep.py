@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from record_task.bookings.creation import TaskCreation
 from record_task.config import Settings
 from record_task.errors import OperatorError, TransientFailure
-from record_task.ledger.items import Entry, Slot, State, Unreadable
+from record_task.ledger.items import CREATE, Entry, State, Unreadable
 from record_task.ledger.outbox import Outbox
 from record_task.ledger.store import Ledger
 from record_task.model.results import Result
@@ -82,5 +82,5 @@ class Sweep:
         result: Result | None = self.creation.resume(entry, now)
         if result is None:
             return "skipped", None  # another sweep or a cancellation got there first
-        self.outbox.send(entry.pk, Slot("create"), result)
+        self.outbox.send(entry.pk, CREATE, result)
         return result.status, result.booking_id

@@ -55,6 +55,9 @@ class Slot:
     recording: bool = False
 
 
+CREATE, CANCEL, VERDICT = Slot("create"), Slot("cancel"), Slot("verdict")  # a booking action's result
+
+
 @dataclass(frozen=True)
 class Entry:
     """One ledger item, read."""

@@ -13,13 +13,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from record_task.errors import RecordTaskError
-from record_task.ledger.items import Entry, Slot, State
+from record_task.ledger.items import VERDICT, Entry, Slot, State
 from record_task.ledger.publisher import Publisher
 from record_task.ledger.store import Ledger
 from record_task.model.results import Result
 
 logger = Logger(service="record-task", child=True)
-VERDICT = Slot("verdict")
 
 
 @dataclass(frozen=True)
