@@ -73,13 +73,18 @@ def _run(*argv: str, **env: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def assert_one_clear_line(done: subprocess.CompletedProcess[str], says: str, setting: str) -> None:
+    """Exit 1 and one line on stderr naming what could not be reached and the setting to check."""
+    assert done.returncode == 1, done.stderr
+    assert says in done.stderr and setting in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+
+
 def test_unreachable_aws_is_one_clear_line(stack: MotoStack) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     for argv in (["status", "b-1"], ["upcoming"], ["republish", "b-1"]):
         done = _run(*argv, AWS_ENDPOINT_URL=closed, RESULTS_TOPIC_ARN="arn:aws:sns:us-east-1:1:t")
-        assert done.returncode == 1, done.stderr
-        assert "AWS could not be reached" in done.stderr and "AWS_ENDPOINT_URL" in done.stderr
-        assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+        assert_one_clear_line(done, "AWS could not be reached", "AWS_ENDPOINT_URL")
 
 
 @pytest.mark.usefixtures("operator_env")
@@ -88,9 +93,7 @@ def test_unreachable_tencent_is_one_clear_line(book: Callable[..., Any], clock: 
     closed = f"http://127.0.0.1:{free_port()}"
     for argv in (["status", "tc-1"], ["upcoming"], ["reconcile"]):
         done = _run(*argv, LIVE_ENDPOINT=closed, LIVE_RETRY_BUDGET_SECONDS="0.5")
-        assert done.returncode == 1, done.stderr
-        assert "Tencent could not be reached" in done.stderr and "LIVE_ENDPOINT" in done.stderr
-        assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1
+        assert_one_clear_line(done, "Tencent could not be reached", "LIVE_ENDPOINT")
 
 
 @pytest.mark.usefixtures("operator_env")

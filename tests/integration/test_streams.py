@@ -10,6 +10,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from aws_lambda_powertools import Logger
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -63,12 +64,23 @@ def expect(model: Driver, windows: dict[str, tuple[int, int]]) -> None:
         model.deferred[booking_id] = (model.prefix + "studio-1", start, end)
 
 
-def test_a_batch_of_ten_on_one_stream_through_the_queue(
-    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
-) -> None:
-    """Ten back-to-back and overlapping classes in one SQS batch, handled in parallel threads."""
+def settled(model: Driver, windows: dict[str, tuple[int, int]]) -> None:
+    """Every booking of `windows` stands, and the stream's invariants hold against the emulator."""
+    expect(model, windows)
+    model.check()
+    assert sorted(model.standing) == sorted(windows)
+
+
+@pytest.fixture
+def padded(app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock) -> tuple[Any, Driver]:
+    """The function with five minutes of padding either side, and the model that checks its streams."""
     app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
-    model = driver(app, stack, emulator, clock, 300)
+    return app, driver(app, stack, emulator, clock, 300)
+
+
+def test_a_batch_of_ten_on_one_stream_through_the_queue(padded: tuple[Any, Driver], clock: Clock) -> None:
+    """Ten back-to-back and overlapping classes in one SQS batch, handled in parallel threads."""
+    app, model = padded
     now = int(clock.now)
     windows = {f"{model.prefix}b-{n}": (now + HOUR + n * 1500, now + HOUR + n * 1500 + 1800) for n in range(10)}
     records = [sqs_record(body(model, n, *windows[f"{model.prefix}b-{n}"])) for n in range(10)]
@@ -78,16 +90,11 @@ def test_a_batch_of_ten_on_one_stream_through_the_queue(
         if not records:
             break
     assert not records
-    expect(model, windows)
-    model.check()
-    assert sorted(model.standing) == sorted(windows)
+    settled(model, windows)
 
 
-def test_parallel_webhooks_on_one_stream(
-    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
-    model = driver(app, stack, emulator, clock, 300)
+def test_parallel_webhooks_on_one_stream(padded: tuple[Any, Driver], clock: Clock) -> None:
+    app, model = padded
     now = int(clock.now)
 
     def send(n: int) -> int:
@@ -99,16 +106,11 @@ def test_parallel_webhooks_on_one_stream(
     with ThreadPoolExecutor(max_workers=6) as pool:
         codes = list(pool.map(send, range(6)))
     assert codes == [201] * 6
-    expect(model, windows)
-    model.check()
-    assert sorted(model.standing) == sorted(windows)
+    settled(model, windows)
 
 
-def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps(
-    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
-    model = driver(app, stack, emulator, clock, 300)
+def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps(padded: tuple[Any, Driver], clock: Clock) -> None:
+    app, model = padded
     far = int(clock.now) + 10 * 24 * HOUR
     for number in range(6):  # back to back and overlapping, beyond the horizon
         assert model.book_deferred("studio-1", far + number * 1500, far + number * 1500 + 1800) == "deferred"
@@ -120,11 +122,8 @@ def test_deferred_bookings_on_one_stream_activated_by_parallel_sweeps(
     assert len(model.standing) == 6
 
 
-def test_parallel_webhooks_booking_and_cancelling_on_one_stream(
-    app_factory: Callable[..., Any], stack: MotoStack, emulator: Any, clock: Clock
-) -> None:
-    app = app_factory(RECORD_LEAD_SECONDS="300", RECORD_TAIL_SECONDS="300")
-    model = driver(app, stack, emulator, clock, 300)
+def test_parallel_webhooks_booking_and_cancelling_on_one_stream(padded: tuple[Any, Driver], clock: Clock) -> None:
+    app, model = padded
     now = int(clock.now)
     first = {f"{model.prefix}b-{n}": (now + HOUR + n * 1500, now + HOUR + n * 1500 + 1800) for n in range(4)}
     for number, (start, end) in enumerate(first.values()):

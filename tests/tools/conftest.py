@@ -72,3 +72,16 @@ def control(emulator: Emulator | str, path: str, payload: Any = None) -> tuple[i
             return answer.status, json.load(answer)
     except urllib.error.HTTPError as refused:
         return refused.code, json.load(refused)
+
+
+def describe_all(emulator: Emulator, query: dict[str, Any]) -> tuple[list[str], int]:
+    """Every TaskId a query lists, following ScrollToken; and how many pages that took."""
+    seen: list[str] = []
+    pages = 0
+    while True:
+        answer = sdk_call(emulator, "DescribeRecordTask", query)
+        pages += 1
+        seen += [task["TaskId"] for task in answer["TaskList"]]
+        if not answer["ScrollToken"]:
+            return seen, pages
+        query = {**query, "ScrollToken": answer["ScrollToken"]}

@@ -23,6 +23,24 @@ def create(emulator: Emulator) -> str:
 # -- the per-second limit ------------------------------------------------------------------------------------------
 
 
+def create_in_background(emulator: Emulator) -> tuple[threading.Thread, threading.Event]:
+    """A create in a thread of its own, returned once the emulator has made the task (bounded: a broken
+    emulator fails the test, it does not hang it), with the event its answer sets."""
+    answered = threading.Event()
+
+    def call() -> None:
+        create(emulator)
+        answered.set()
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    for _ in range(600):
+        if emulator.tasks:
+            break
+        time.sleep(0.05)
+    return caller, answered
+
+
 def test_create_is_limited_to_20_per_rolling_second() -> None:
     """On the limit's own clock, so a slow host cannot spread the calls over two seconds."""
     seconds = [100.0]
@@ -89,19 +107,8 @@ def test_latency_delays_the_answer_after_the_work_is_done() -> None:
     with start_emulator(sleep=hold) as emulator:
         emulator.set_clock(NOW)
         emulator.set_latency(0.3)
-        answered = threading.Event()
-
-        def call() -> None:
-            create(emulator)
-            answered.set()
-
-        caller = threading.Thread(target=call)
-        caller.start()
+        caller, answered = create_in_background(emulator)
         try:
-            for _ in range(600):  # until the call was carried out (bounded: a broken emulator fails, not hangs)
-                if emulator.tasks:
-                    break
-                time.sleep(0.05)
             assert len(emulator.tasks) == 1 and not answered.is_set()
         finally:
             release.set()
@@ -111,19 +118,8 @@ def test_latency_delays_the_answer_after_the_work_is_done() -> None:
 
 def test_held_answers_come_once_released_and_the_work_is_done_before(frozen: Emulator) -> None:
     frozen.hold_answers()
-    answered = threading.Event()
-
-    def call() -> None:
-        create(frozen)
-        answered.set()
-
-    caller = threading.Thread(target=call)
-    caller.start()
+    caller, answered = create_in_background(frozen)
     try:
-        for _ in range(600):  # until the call was carried out (bounded: a broken emulator fails, not hangs)
-            if frozen.tasks:
-                break
-            time.sleep(0.05)
         assert len(frozen.tasks) == 1 and not answered.is_set()
         assert control(frozen, "release", {}) == (200, {"ok": True})
         caller.join(timeout=30)

@@ -19,7 +19,7 @@ from tencentcloud.common.http.request import RequestInternal
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from tests.tools.conftest import KEYS, NOW, REGION, error_code, sdk_call
+from tests.tools.conftest import KEYS, NOW, REGION, describe_all, error_code, sdk_call
 from tools.emulator import Emulator
 
 DAY = 86400
@@ -190,16 +190,8 @@ def test_describe_pages_with_scroll_tokens(frozen: Emulator) -> None:
     create(frozen, StreamName="other")
     create(frozen, StartTime=NOW + DAY - 10, EndTime=NOW + DAY + 10)  # ends outside the range
     query: dict[str, Any] = {"StartTime": NOW, "EndTime": NOW + DAY, "StreamName": "s"}
-    seen: list[str] = []
-    pages = 0
-    while True:
-        answer = sdk_call(frozen, "DescribeRecordTask", query)
-        pages += 1
-        seen += [t["TaskId"] for t in answer["TaskList"]]
-        if not answer["ScrollToken"]:
-            break
-        query = {**query, "ScrollToken": answer["ScrollToken"]}
-    assert seen == made and pages == 3
+    assert describe_all(frozen, query) == (made, 3)
+    answer = sdk_call(frozen, "DescribeRecordTask", query)
     assert set(answer["TaskList"][0]) == {
         "TaskId",
         "DomainName",

@@ -5,9 +5,7 @@ timeline is the function's tasks as they count (a deleted one not at all, a stop
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.tools.conftest import NOW, REGION, control, error_code, sdk_call
+from tests.tools.conftest import NOW, REGION, control, describe_all, error_code, sdk_call
 from tools.emulator import Emulator, Span, Stream, overlaps
 
 DAY = 86400
@@ -21,19 +19,6 @@ def create(emulator: Emulator, start: int, end: int, stream: str = "cam", **name
 
 def on(stream: str = "cam") -> Stream:
     return Stream(REGION, DOMAIN, APP, stream)
-
-
-def describe_all(emulator: Emulator, query: dict[str, Any]) -> tuple[list[str], int]:
-    """Every TaskId a query lists, following ScrollToken; and how many pages that took."""
-    seen: list[str] = []
-    pages = 0
-    while True:
-        answer = sdk_call(emulator, "DescribeRecordTask", query)
-        pages += 1
-        seen += [task["TaskId"] for task in answer["TaskList"]]
-        if not answer["ScrollToken"]:
-            return seen, pages
-        query = {**query, "ScrollToken": answer["ScrollToken"]}
 
 
 # -- (a) the API accepts overlapping tasks on one stream ------------------------------------------------------
